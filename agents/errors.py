@@ -1,0 +1,29 @@
+"""Errors mcploom raises for things a user can fix, each saying where, what and how to fix it.
+
+``rag`` and ``local_models`` are standalone libraries with their own error types
+(``rag.RetrievalError``, ``local_models.ModelLoadError``); the CLI reports those the same way.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "McploomError", "MissingAPIKeyError", "ServerStartError", "ToolCallTimeout"]
+
+
+class McploomError(Exception):
+    """Base class for errors whose message tells the user what to do."""
+
+
+class ConfigError(McploomError, ValueError):
+    """A model spec, server entry or config file is invalid."""
+
+
+class MissingAPIKeyError(ConfigError):
+    """A frontier model was chosen but its API key environment variable is not set."""
+
+
+class ServerStartError(McploomError):
+    """An MCP server could not be started or did not complete the handshake."""
+
+
+class ToolCallTimeout(McploomError, TimeoutError):
+    """An MCP tool call did not answer within its timeout."""

@@ -1,0 +1,1 @@
+"""Quantized local GGUF models through llama-cpp-python, as LangChain chat models, plus a model catalog."""

@@ -1,0 +1,200 @@
+"""Utility MCP server: safe arithmetic and clock tools, the first tools a local agent reaches for.
+
+Run it with ``python -m mcp_servers.utility`` (stdio) or ``--http --port 8000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import operator
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from mcp_servers._serve import serve_main
+
+__all__ = ["create_server", "evaluate", "main"]
+
+MAX_EXPRESSION_CHARS = 1000
+MAX_EXPONENT = 10_000
+MAX_RESULT_DIGITS = 10_000
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": abs,
+    "round": round,
+    "min": min,
+    "max": max,
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "log": math.log,
+    "log10": math.log10,
+    "log2": math.log2,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "factorial": math.factorial,
+}
+_CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
+
+
+def evaluate(expression: str) -> int | float:
+    """Evaluate an arithmetic expression without ``eval``: numbers, + - * / // % **, parentheses,
+    and the functions and constants in ``_FUNCTIONS`` / ``_CONSTANTS``.
+
+    Raises:
+        ValueError: The expression is not arithmetic, is too large, or divides by zero.
+
+    Example:
+        >>> evaluate("1234 * 5678")
+        7006652
+        >>> evaluate("sqrt(16) + 2**3")
+        12.0
+    """
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ValueError(f"Expression is {len(expression)} characters; the limit is {MAX_EXPRESSION_CHARS}.")
+    # People and models write "x" and "^" for multiply and power, and "," as a thousands separator.
+    text = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"Cannot parse {expression!r}: {exc.msg}. Use numbers, + - * / ** and parentheses.") from None
+    try:
+        return _eval(tree.body)
+    except ZeroDivisionError:
+        raise ValueError(f"Division by zero in {expression!r}.") from None
+    except OverflowError:
+        raise ValueError(f"The result of {expression!r} is too large to represent.") from None
+
+
+def _eval(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
+            raise ValueError(f"Exponent {right} is larger than the limit of {MAX_EXPONENT}.")
+        result = _BINARY[type(node.op)](left, right)
+        if isinstance(result, int) and result.bit_length() > MAX_RESULT_DIGITS * 3.33:
+            raise ValueError(f"The result has more than {MAX_RESULT_DIGITS} digits.")
+        return result
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_eval(node.operand))
+    if isinstance(node, ast.Name) and node.id in _CONSTANTS:
+        return _CONSTANTS[node.id]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCTIONS
+        and not node.keywords
+    ):
+        return _FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args))
+    allowed = ", ".join(sorted(_FUNCTIONS) + sorted(_CONSTANTS))
+    raise ValueError(
+        f"Unsupported element {ast.unparse(node)!r}. Only numbers, + - * / // % **, parentheses and "
+        f"these names are allowed: {allowed}."
+    )
+
+
+class Calculation(BaseModel):
+    """The result of one calculation."""
+
+    expression: str = Field(description="The expression as given.")
+    result: int | float = Field(description="Its value.")
+
+
+class TimeAnswer(BaseModel):
+    """A moment in one time zone."""
+
+    timezone: str = Field(description="IANA time zone name.")
+    iso: str = Field(description="ISO 8601 date and time with UTC offset.")
+    weekday: str = Field(description="Day of the week.")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ToolError(
+            f"Unknown time zone {name!r}. Use an IANA name such as 'UTC', 'Europe/Paris' or 'America/New_York'."
+        ) from None
+
+
+def _answer(moment: datetime, zone: str) -> TimeAnswer:
+    return TimeAnswer(timezone=zone, iso=moment.isoformat(timespec="seconds"), weekday=moment.strftime("%A"))
+
+
+_PURE = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+
+
+def create_server() -> MCPServer:
+    """Build the utility server with its ``calculate``, ``now`` and ``convert_time`` tools."""
+    server = MCPServer("mcploom-utility", instructions="Exact arithmetic and the current time.")
+
+    @server.tool(annotations=_PURE)
+    def calculate(
+        expression: Annotated[
+            str, Field(description="Arithmetic expression, e.g. '1234 * 5678' or 'sqrt(2) * (3 + 4)'.")
+        ],
+    ) -> Calculation:
+        """Evaluate an arithmetic expression exactly. Use this for any multiplication, division or other math."""
+        try:
+            return Calculation(expression=expression, result=evaluate(expression))
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(annotations=_PURE.model_copy(update={"idempotent_hint": False}))
+    def now(
+        timezone: Annotated[str, Field(description="IANA time zone name, e.g. 'UTC' or 'Asia/Tokyo'.")] = "UTC",
+    ) -> TimeAnswer:
+        """Get the current date and time in a time zone."""
+        return _answer(datetime.now(_zone(timezone)), timezone)
+
+    @server.tool(annotations=_PURE)
+    def convert_time(
+        time: Annotated[str, Field(description="ISO 8601 date and time, e.g. '2026-03-01T09:30'.")],
+        from_timezone: Annotated[str, Field(description="Zone the time is in (IANA name).")],
+        to_timezone: Annotated[str, Field(description="Zone to convert to (IANA name).")],
+    ) -> TimeAnswer:
+        """Convert a date and time from one time zone to another."""
+        try:
+            moment = datetime.fromisoformat(time)
+        except ValueError:
+            raise ToolError(f"Cannot read {time!r} as ISO 8601; write it like '2026-03-01T09:30'.") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=_zone(from_timezone))
+        return _answer(moment.astimezone(_zone(to_timezone)), to_timezone)
+
+    return server
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the utility server (stdio, or streamable HTTP with ``--http``)."""
+
+    def factory(_: argparse.Namespace) -> MCPServer:
+        return create_server()
+
+    serve_main("utility", factory, argv, description=__doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    main()
