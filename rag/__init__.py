@@ -1,1 +1,81 @@
-"""Hybrid retrieval: load, chunk, embed, store in Chroma and BM25, fuse, rerank."""
+"""Hybrid retrieval: load files, chunk them, embed with sentence-transformers, store in Chroma + BM25,
+search by reciprocal-rank fusion, optionally rerank with a cross-encoder, and cite the sources.
+
+Importing ``rag`` and opening an index are cheap; torch and the embedding model load on the first
+embed, onnxruntime on the first rerank.
+
+Example:
+    >>> import rag, tempfile
+    >>> index = rag.open_index(tempfile.mkdtemp(), collection="notes")
+    >>> index.ingest(["docs/"])                                            # doctest: +SKIP
+    >>> hits = index.search("how do I rotate keys?", k=5, mode="hybrid")  # doctest: +SKIP
+    >>> print(hits.context())                                              # doctest: +SKIP
+"""
+
+from rag.chunking import approx_token_count, chunk_document
+from rag.citations import format_context, format_sources
+from rag.documents import Chunk, Document
+from rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
+from rag.errors import (
+    ConfigurationError,
+    EmbeddingModelError,
+    IndexLockedError,
+    LoadError,
+    RerankerError,
+    RetrievalError,
+    StoreError,
+)
+from rag.filters import Where
+from rag.fusion import Fusion, rrf
+from rag.index import (
+    DEFAULT_COLLECTION,
+    Index,
+    IngestReport,
+    Results,
+    SourceInfo,
+    list_collections,
+    open_index,
+)
+from rag.loaders import SUPPORTED_SUFFIXES, iter_files, load_file
+from rag.rerank import OnnxCrossEncoder, Reranker
+from rag.transforms import LLM, QueryTransform, hyde, multi_query
+from rag.types import SearchMode
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "DEFAULT_EMBEDDING_MODEL",
+    "LLM",
+    "SUPPORTED_SUFFIXES",
+    "Chunk",
+    "ConfigurationError",
+    "Document",
+    "EmbeddingModelError",
+    "Embedder",
+    "Fusion",
+    "Index",
+    "IndexLockedError",
+    "IngestReport",
+    "LoadError",
+    "OnnxCrossEncoder",
+    "QueryTransform",
+    "Reranker",
+    "RerankerError",
+    "Results",
+    "RetrievalError",
+    "SearchMode",
+    "SentenceTransformerEmbedder",
+    "SourceInfo",
+    "StoreError",
+    "Where",
+    "approx_token_count",
+    "chunk_document",
+    "format_context",
+    "format_sources",
+    "hyde",
+    "iter_files",
+    "list_collections",
+    "load_file",
+    "multi_query",
+    "open_index",
+    "rrf",
+]
