@@ -1,0 +1,120 @@
+"""The path policy on its own: resolution rules, and the re-checks that catch a swap after the check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mcp_servers._sandbox import PathPolicyError, Sandbox
+from mcp_servers.files import glob_regex
+
+
+def test_roots_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(PathPolicyError, match="at least one"):
+        Sandbox([])
+    with pytest.raises(PathPolicyError, match="not an existing directory"):
+        Sandbox([tmp_path / "missing"])
+
+
+def test_relative_and_absolute_paths_map_to_real_paths(files_root: Path) -> None:
+    sandbox = Sandbox([files_root])
+    assert sandbox.resolve("docs/guide.md") == files_root / "docs" / "guide.md"
+    assert sandbox.resolve(str(files_root / "notes.txt")) == files_root / "notes.txt"
+    assert sandbox.resolve(".") == files_root
+    assert sandbox.display(files_root / "docs" / "api.md") == "docs/api.md"
+
+
+def test_a_root_given_through_a_link_accepts_both_spellings(files_root: Path, tmp_path: Path) -> None:
+    alias = tmp_path / "alias"
+    os.symlink(files_root, alias)
+    sandbox = Sandbox([alias])
+    assert sandbox.roots == (files_root,)
+    assert sandbox.resolve(str(alias / "notes.txt")) == files_root / "notes.txt"
+
+
+def test_second_root_is_reachable_by_absolute_path(files_root: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "b.txt").write_text("b")
+    sandbox = Sandbox([files_root, second])
+    assert sandbox.resolve(str(second / "b.txt")) == second / "b.txt"
+    assert sandbox.display(second / "b.txt") == str(second / "b.txt")
+
+
+def test_new_file_needs_an_existing_parent_inside(files_root: Path) -> None:
+    sandbox = Sandbox([files_root])
+    assert sandbox.resolve_new("docs/new.md") == (files_root / "docs", "new.md")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        sandbox.resolve_new("nowhere/new.md")
+
+
+def test_make_dirs_creates_each_level_inside(files_root: Path) -> None:
+    sandbox = Sandbox([files_root])
+    assert sandbox.make_dirs("a/b/c") == files_root / "a" / "b" / "c"
+    assert (files_root / "a" / "b" / "c").is_dir()
+    with pytest.raises(PathPolicyError, match="is a file"):
+        sandbox.make_dirs("notes.txt/sub")
+
+
+def test_write_replaces_a_link_planted_after_the_check(files_root: Path, tmp_path: Path) -> None:
+    """Check, then an attacker plants a link at the target: the rename replaces the link itself."""
+    sandbox = Sandbox([files_root])
+    parent, name = sandbox.resolve_new("report.txt")
+    secret = tmp_path / "outside" / "secret.txt"
+    os.symlink(secret, files_root / "report.txt")
+    sandbox.write_atomic(parent, name, b"report")
+    assert secret.read_text() == "TOP-SECRET\n"
+    assert not (files_root / "report.txt").is_symlink()
+    assert (files_root / "report.txt").read_text() == "report"
+
+
+def test_write_refuses_a_parent_swapped_after_the_check(files_root: Path, tmp_path: Path) -> None:
+    """Check ``docs/x``, then ``docs`` becomes a link to outside: the opened directory is re-checked."""
+    sandbox = Sandbox([files_root])
+    parent, name = sandbox.resolve_new("docs/x.txt")
+    os.rename(files_root / "docs", files_root / "docs_moved")
+    os.symlink(tmp_path / "outside", files_root / "docs")
+    with pytest.raises(PathPolicyError, match="outside the allowed roots"):
+        sandbox.write_atomic(parent, name, b"pwned")
+    assert sorted(os.listdir(tmp_path / "outside")) == ["secret.txt"]
+
+
+def test_read_refuses_a_file_swapped_for_a_link_after_the_check(files_root: Path, tmp_path: Path) -> None:
+    sandbox = Sandbox([files_root])
+    real = sandbox.resolve("notes.txt")
+    os.unlink(real)
+    os.symlink(tmp_path / "outside" / "secret.txt", real)
+    with pytest.raises(OSError):  # O_NOFOLLOW: ELOOP instead of following the link
+        with sandbox.open_file(real):
+            pass
+
+
+def test_read_refuses_a_parent_swapped_after_the_check(files_root: Path, tmp_path: Path) -> None:
+    sandbox = Sandbox([files_root])
+    (tmp_path / "outside" / "guide.md").write_text("TOP-SECRET")
+    real = sandbox.resolve("docs/guide.md")
+    os.rename(files_root / "docs", files_root / "docs_moved")
+    os.symlink(tmp_path / "outside", files_root / "docs")
+    with pytest.raises(PathPolicyError, match="outside the allowed roots"):
+        with sandbox.open_file(real):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("*.md", "guide.md", True),
+        ("*.md", "docs/guide.md", False),
+        ("**/*.md", "guide.md", True),
+        ("**/*.md", "a/b/guide.md", True),
+        ("docs/*.md", "docs/guide.md", True),
+        ("docs/*.md", "docs/x/guide.md", False),
+        ("g?ide.[mM]d", "guide.md", True),
+        ("[!g]*", "guide.md", False),
+        ("a+b.txt", "a+b.txt", True),
+    ],
+)
+def test_glob_regex(pattern: str, path: str, matches: bool) -> None:
+    assert bool(glob_regex(pattern).match(path)) is matches
