@@ -1,0 +1,561 @@
+"""Persistent MCP client sessions whose tools are LangChain ``StructuredTool``s.
+
+:class:`MCPToolkit` starts every configured server at once, keeps one session per server for
+the life of an ``async with`` block, and turns each MCP tool into a LangChain tool that a
+LangGraph ``ToolNode`` (or any LangChain agent) can call:
+
+- named like the MCP tool, or ``<server>__<tool>`` when two servers offer the same name;
+- ``args_schema`` is the tool's JSON input schema, checked by the server;
+- ``response_format="content_and_artifact"``: the model sees the text content, the artifact is
+  the structured content (or, without one, the whole result as a JSON-ready dict);
+- a result with ``isError`` raises ``ToolException`` with the server's message, and so do a dead
+  server and a per-call timeout (:class:`MCPToolTimeout`), so a ``ToolNode`` with
+  ``handle_tool_errors`` shows them to the model as observations;
+- ``metadata`` holds the server name, the MCP tool name and the tool's annotations
+  (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``, ``openWorldHint``; when a server
+  leaves one out, the MCP spec's default: false, true, false, true).
+
+Each session lives in its own background task, so leaving the block (normally, on an
+exception, or on cancellation) closes every session in the task that opened it: no anyio
+"cancel scope in a different task" errors, no server processes left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+import anyio
+import httpx2
+import mcp_types as types
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from agents.config import HttpServer, ServerConfig, StdioServer, Transport, load_servers
+from agents.errors import ServerStartError, ToolCallTimeout
+
+__all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo"]
+
+logger = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 20
+"""How many of a server's last stderr lines an error message quotes."""
+
+_CLOSE_TIMEOUT = 10.0
+"""Bound on closing one session (the stdio transport alone needs up to ~6 s to kill a stuck server)."""
+
+_TOOL_NAME_INVALID = re.compile(r"[^A-Za-z0-9_-]")
+_MAX_TOOL_NAME = 64
+_ANNOTATION_DEFAULTS = {
+    "readOnlyHint": False,
+    "destructiveHint": True,
+    "idempotentHint": False,
+    "openWorldHint": True,
+}
+_CLIENT_INFO = types.Implementation(name="mcploom", version="0.1.0")
+
+
+class MCPToolTimeout(ToolException, ToolCallTimeout):
+    """An MCP tool call ran past the toolkit's ``call_timeout``.
+
+    A ``ToolException`` (the model sees it as an observation) and an
+    :class:`agents.errors.ToolCallTimeout` (callers can catch timeouts specifically).
+    """
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What one connected server told us about itself, for the CLI and logs.
+
+    Attributes:
+        name: The server's key in the configuration.
+        transport: How it is reached.
+        target: Its command line (stdio) or URL (HTTP).
+        server_name: The name the server reports for itself (may differ from ``name``).
+        server_version: The version it reports ("" when it reports none).
+        protocol_version: The MCP protocol version negotiated with it.
+        instructions: Its usage instructions for the model, if it gives any.
+        tool_names: The LangChain names of its tools, in the server's order.
+    """
+
+    name: str
+    transport: Transport
+    target: str
+    server_name: str
+    server_version: str
+    protocol_version: str
+    instructions: str | None
+    tool_names: tuple[str, ...]
+
+
+class MCPToolkit:
+    """Sessions to several MCP servers at once, with their tools as LangChain tools.
+
+    Args:
+        servers: The servers: a mapping of name to :class:`~agents.config.StdioServer` /
+            :class:`~agents.config.HttpServer`, a dict in Claude Desktop's ``mcpServers`` shape,
+            or a path to such a JSON file (anything :func:`agents.config.load_servers` accepts).
+        call_timeout: Seconds one tool call may take before it fails with
+            :class:`MCPToolTimeout`; ``None`` waits forever.
+        start_timeout: Seconds each server has to start, complete the MCP handshake and list
+            its tools.
+
+    Raises:
+        ConfigError: ``servers`` is not a valid configuration (raised on construction).
+        ServerStartError: On entering, a server failed to start; the message names it, its
+            command line or URL, what went wrong and the last lines of its stderr. Servers that
+            did start are closed again before this is raised.
+
+    Example:
+        >>> async def main() -> str:  # doctest: +SKIP
+        ...     servers = {"utility": {"command": "python", "args": ["-m", "mcp_servers.utility"]}}
+        ...     async with MCPToolkit(servers, call_timeout=60.0) as toolkit:
+        ...         calculate = next(t for t in toolkit.tools if t.name == "calculate")
+        ...         return await calculate.ainvoke({"expression": "1234 * 5678"})
+    """
+
+    def __init__(
+        self,
+        servers: Mapping[str, Any] | str | os.PathLike[str],
+        *,
+        call_timeout: float | None = 60.0,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.configs: dict[str, ServerConfig] = load_servers(servers)
+        self.call_timeout = call_timeout
+        self.start_timeout = start_timeout
+        self._sessions: dict[str, _Session] = {}
+        self._tools: list[BaseTool] = []
+        self._entered = False
+
+    @property
+    def tools(self) -> list[BaseTool]:
+        """Every server's tools as LangChain tools (empty outside the ``async with`` block)."""
+        return list(self._tools)
+
+    @property
+    def servers(self) -> dict[str, ServerInfo]:
+        """What each connected server reported, by configured name."""
+        return {name: session.info(self._tools) for name, session in self._sessions.items()}
+
+    def stderr_tail(self, server: str, lines: int = STDERR_TAIL_LINES) -> str:
+        """The last ``lines`` lines a stdio server wrote to stderr ("" for HTTP servers)."""
+        return self._sessions[server].stderr_tail(lines)
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise RuntimeError("MCPToolkit is already entered; create one toolkit per `async with` block.")
+        self._entered = True
+        loop = asyncio.get_running_loop()
+        failed = asyncio.Event()
+        self._sessions = {
+            name: _Session(config, self.start_timeout, failed) for name, config in self.configs.items()
+        }
+        for session in self._sessions.values():
+            session.start()
+        try:
+            await _wait_for_start(list(self._sessions.values()), failed)
+        except BaseException:
+            await self._close_all()
+            raise
+        errors = [
+            session.start_error for session in self._sessions.values() if session.start_error is not None
+        ]
+        if errors:
+            await self._close_all()
+            raise ServerStartError("\n\n".join(errors))
+        self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, loop)
+        logger.debug("MCP toolkit ready: %d servers, %d tools", len(self._sessions), len(self._tools))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._tools = []
+        await self._close_all()
+
+    async def _close_all(self) -> None:
+        sessions = list(self._sessions.values())
+        for session in sessions:
+            session.stop()
+        tasks = [session.task for session in sessions if session.task is not None]
+        if not tasks:
+            return
+        # The sessions close in their own tasks; shield the wait from the caller's cancellation
+        # (asyncio's and anyio's) so that leaving on cancel still reaps every server process.
+        with anyio.CancelScope(shield=True):
+            await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def _wait_for_start(sessions: list[_Session], failed: asyncio.Event) -> None:
+    """Wait until every session is ready or one fails; on failure, abort the ones still starting."""
+    all_done = asyncio.ensure_future(asyncio.gather(*(session.done.wait() for session in sessions)))
+    first_failure = asyncio.ensure_future(failed.wait())
+    try:
+        await asyncio.wait({all_done, first_failure}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        all_done.cancel()
+        first_failure.cancel()
+    if failed.is_set():
+        for session in sessions:
+            session.abort()
+
+
+class _Session:
+    """One server's connection, owned by a background task from start to close."""
+
+    def __init__(self, config: ServerConfig, start_timeout: float, failed: asyncio.Event) -> None:
+        self.config = config
+        self.start_timeout = start_timeout
+        self.failed = failed
+        self.done = asyncio.Event()  # set once started or failed
+        self.client: Client | None = None
+        self.mcp_tools: list[types.Tool] = []
+        self.start_error: str | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._scope: anyio.CancelScope | None = None
+        self._aborted = False
+        self._stdout_noise: list[str] = []
+        self._stderr: TextIO | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def target(self) -> str:
+        return self.config.command_line if isinstance(self.config, StdioServer) else self.config.url
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"mcp-session-{self.name}")
+
+    def stop(self) -> None:
+        """Ask the session to close (it closes in its own task)."""
+        self._stop.set()
+        if not self.done.is_set():
+            self.abort()
+
+    def abort(self) -> None:
+        """Cancel a start still in progress."""
+        if not self.done.is_set():
+            self._aborted = True
+            if self._scope is not None:
+                self._scope.cancel()
+
+    async def _run(self) -> None:
+        try:
+            with anyio.CancelScope(deadline=anyio.current_time() + self.start_timeout) as scope:
+                self._scope = scope
+                if self._aborted:
+                    scope.cancel()
+                async with AsyncExitStack() as stack:
+                    self.client = await stack.enter_async_context(
+                        Client(
+                            await self._transport(stack),
+                            message_handler=self._on_message,
+                            client_info=_CLIENT_INFO,
+                        )
+                    )
+                    self.mcp_tools = await _list_tools(self.client)
+                    scope.deadline = math.inf
+                    self.done.set()
+                    await self._stop.wait()
+                    scope.deadline = anyio.current_time() + _CLOSE_TIMEOUT
+            if scope.cancelled_caught and not self.done.is_set() and not self._aborted:
+                self._fail(
+                    "it did not complete the MCP handshake and list its tools "
+                    f"within {self.start_timeout:g} s"
+                )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message naming the server
+            if self.done.is_set():
+                logger.warning(
+                    "MCP server %r: error while closing its session: %s", self.name, _describe(exc)
+                )
+            else:
+                self._fail(self._explain_start_failure(_leaf(exc)))
+        finally:
+            self.client = None
+            self.done.set()
+            if self._stderr is not None:
+                self._stderr.close()
+
+    async def _transport(self, stack: AsyncExitStack) -> Any:
+        if isinstance(self.config, StdioServer):
+            # A temp file, not a pipe: nothing has to drain it, and it can be read back for errors.
+            self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+            params = StdioServerParameters(
+                command=self.config.command,
+                args=list(self.config.args),
+                env=dict(self.config.env),
+                cwd=self.config.cwd,
+            )
+            return stdio_client(params, errlog=self._stderr)
+        # The SDK's default timeouts: 30 s to connect or send, 300 s to read a response stream.
+        timeout = httpx2.Timeout(30.0, read=300.0)
+        http_client = await stack.enter_async_context(
+            httpx2.AsyncClient(headers=dict(self.config.headers), timeout=timeout)
+        )
+        return streamable_http_client(self.config.url, http_client=http_client)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            # stdio_client hands over each stdout line that is not JSON-RPC as an exception.
+            line = _noise_line(message)
+            if len(self._stdout_noise) < 5:
+                self._stdout_noise.append(line)
+            logger.warning("MCP server %r wrote a line that is not JSON-RPC to stdout: %s", self.name, line)
+
+    def _fail(self, what: str) -> None:
+        where = "command" if isinstance(self.config, StdioServer) else "URL"
+        parts = [
+            f"At mcpServers.{self.name}: the MCP server did not start: {what}. Its {where}: {self.target}"
+        ]
+        if self._stdout_noise:
+            noise = "\n".join(f"    {line}" for line in self._stdout_noise)
+            parts.append(
+                "It wrote output that is not JSON-RPC to stdout (stdout must carry only MCP messages; "
+                f"a server logs to stderr):\n{noise}"
+            )
+        tail = self.stderr_tail()
+        if tail:
+            parts.append(f"Last {STDERR_TAIL_LINES} lines of its stderr:\n" + _indent(tail))
+        elif isinstance(self.config, StdioServer):
+            parts.append("It wrote nothing to stderr.")
+        parts.append(self._fix_hint())
+        self.start_error = "\n".join(parts)
+        self.failed.set()
+
+    def _explain_start_failure(self, exc: BaseException) -> str:
+        if isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED:
+            return "it closed the connection during the MCP handshake (its process exited or closed stdout)"
+        if isinstance(exc, FileNotFoundError | PermissionError):
+            return f"cannot run {self.config.command!r}: {exc.strerror or exc}"  # type: ignore[union-attr]
+        if isinstance(exc, httpx2.HTTPError):
+            return f"cannot reach it over HTTP: {_describe(exc)}"
+        if isinstance(exc, MCPError):
+            return f"it rejected the MCP handshake: {exc.message}"
+        return f"the connection failed: {_describe(exc)}"
+
+    def _fix_hint(self) -> str:
+        if isinstance(self.config, HttpServer):
+            return "Check that the server is running and the URL (with its path, often /mcp) is right."
+        return (
+            f"Run `{self.target}` in a terminal to see it fail. mcploom passes only HOME, LOGNAME, PATH, "
+            'SHELL, TERM and USER from its environment; add others under "env".'
+        )
+
+    def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
+        return _tail(self._stderr, lines) if self._stderr is not None else ""
+
+    def info(self, tools: Sequence[BaseTool]) -> ServerInfo:
+        client = self.client
+        implementation = client.server_info if client is not None else None
+        return ServerInfo(
+            name=self.name,
+            transport=self.config.transport,
+            target=self.target,
+            server_name=implementation.name if implementation is not None else "",
+            server_version=implementation.version if implementation is not None else "",
+            protocol_version=client.protocol_version if client is not None else "",
+            instructions=client.instructions if client is not None else None,
+            tool_names=tuple(
+                tool.name for tool in tools if (tool.metadata or {}).get("mcp_server") == self.name
+            ),
+        )
+
+    async def call(self, tool: str, arguments: dict[str, Any], timeout: float | None) -> tuple[str, Any]:
+        """Call ``tool`` and return ``(text for the model, artifact)``; failures raise ``ToolException``."""
+        client = self.client
+        if client is None:
+            raise ToolException(
+                f"MCP server {self.name!r} is not connected (its toolkit was closed), so {tool!r} cannot run."
+            )
+        try:
+            result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+        except MCPError as exc:
+            if exc.code == types.REQUEST_TIMEOUT:
+                raise MCPToolTimeout(
+                    f"Tool {tool!r} on MCP server {self.name!r} did not answer within {timeout:g} s and was "
+                    "cancelled. Try simpler arguments, or another way to get the answer."
+                ) from None
+            if exc.code == types.CONNECTION_CLOSED:
+                raise ToolException(self._gone_message(tool)) from None
+            raise ToolException(
+                f"MCP server {self.name!r} rejected the call to {tool!r}: {exc.message}"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - transport faults become observations naming the server
+            raise ToolException(
+                f"Calling {tool!r} on MCP server {self.name!r} failed: {_describe(exc)}"
+            ) from None
+        if result.is_error:
+            raise ToolException(
+                _text(result) or f"Tool {tool!r} on MCP server {self.name!r} reported an error."
+            )
+        artifact = (
+            result.structured_content
+            if result.structured_content is not None
+            else result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return _text(result), artifact
+
+    def _gone_message(self, tool: str) -> str:
+        message = (
+            f"MCP server {self.name!r} is no longer connected (its process exited or it closed the "
+            f"connection), so {tool!r} did not run. Its other tools are unavailable too."
+        )
+        tail = self.stderr_tail()
+        return f"{message}\nLast lines of its stderr:\n{_indent(tail)}" if tail else message
+
+
+async def _list_tools(client: Client) -> list[types.Tool]:
+    tools: list[types.Tool] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+def _build_tools(
+    sessions: Sequence[_Session], call_timeout: float | None, loop: asyncio.AbstractEventLoop
+) -> list[BaseTool]:
+    counts = Counter(_tool_name(tool.name) for session in sessions for tool in session.mcp_tools)
+    tools: list[BaseTool] = []
+    for session in sessions:
+        for mcp_tool in session.mcp_tools:
+            name = _tool_name(mcp_tool.name)
+            if counts[name] > 1:
+                prefixed = _tool_name(f"{session.name}__{mcp_tool.name}")
+                logger.debug(
+                    "Tool %r is offered by %d MCP servers; naming server %r's one %r",
+                    name,
+                    counts[name],
+                    session.name,
+                    prefixed,
+                )
+                name = prefixed
+            tools.append(_structured_tool(session, mcp_tool, name, call_timeout, loop))
+    return tools
+
+
+def _structured_tool(
+    session: _Session,
+    mcp_tool: types.Tool,
+    name: str,
+    call_timeout: float | None,
+    loop: asyncio.AbstractEventLoop,
+) -> StructuredTool:
+    async def call(**arguments: Any) -> tuple[str, Any]:
+        return await session.call(mcp_tool.name, arguments, call_timeout)
+
+    def call_sync(**arguments: Any) -> tuple[str, Any]:
+        # The sessions live on the loop that entered the toolkit; a sync caller on another
+        # thread (e.g. graph.invoke in a worker) hands the call to that loop and waits.
+        if loop.is_closed():
+            raise ToolException(f"MCP server {session.name!r} is not connected (its event loop is closed).")
+        if _loop_thread_id(loop) == threading.get_ident():
+            raise RuntimeError(
+                f"Tool {name!r} was called synchronously on the event loop that runs its MCP session, "
+                "which would deadlock. Use `await tool.ainvoke(...)` (or `graph.ainvoke`) there instead."
+            )
+        return asyncio.run_coroutine_threadsafe(call(**arguments), loop).result()
+
+    annotations = (
+        mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
+    )
+    metadata: dict[str, Any] = {"mcp_server": session.name, "mcp_tool": mcp_tool.name}
+    metadata.update({hint: annotations.get(hint, default) for hint, default in _ANNOTATION_DEFAULTS.items()})
+    return StructuredTool(
+        name=name,
+        description=mcp_tool.description
+        or mcp_tool.title
+        or f"The {mcp_tool.name!r} tool of MCP server {session.name!r}.",
+        args_schema=mcp_tool.input_schema,
+        coroutine=call,
+        func=call_sync,
+        response_format="content_and_artifact",
+        metadata=metadata,
+    )
+
+
+def _loop_thread_id(loop: asyncio.AbstractEventLoop) -> int | None:
+    return getattr(loop, "_thread_id", None)
+
+
+def _tool_name(raw: str) -> str:
+    """A name chat APIs accept (``^[A-Za-z0-9_-]{1,64}$``)."""
+    return _TOOL_NAME_INVALID.sub("_", raw)[:_MAX_TOOL_NAME] or "tool"
+
+
+def _text(result: types.CallToolResult) -> str:
+    """The text a model reads from a tool result: its text blocks, with placeholders for the rest."""
+    parts: list[str] = []
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            parts.append(block.text)
+        elif isinstance(block, types.EmbeddedResource) and isinstance(
+            block.resource, types.TextResourceContents
+        ):
+            parts.append(block.resource.text)
+        elif isinstance(block, types.ResourceLink):
+            parts.append(f"[resource {block.uri}]")
+        else:
+            parts.append(f"[{block.type} content: {getattr(block, 'mime_type', None) or 'binary'}]")
+    if not parts and result.structured_content is not None:
+        return json.dumps(result.structured_content, ensure_ascii=False)
+    return "\n".join(parts)
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups from anyio task groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        real = [inner for inner in exc.exceptions if not isinstance(inner, anyio.get_cancelled_exc_class())]
+        exc = (real or list(exc.exceptions))[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    exc = _leaf(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _noise_line(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        with_input = [error.get("input") for error in errors() if isinstance(error.get("input"), str)]
+        if with_input:
+            return repr(with_input[0][:200])
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _tail(file: TextIO, lines: int, max_bytes: int = 64 * 1024) -> str:
+    """The last ``lines`` lines of a file the server process writes to directly (through its own fd)."""
+    try:
+        fd = file.fileno()
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, max_bytes, max(0, size - max_bytes))
+    except (OSError, ValueError):  # closed file
+        return ""
+    return "\n".join(data.decode("utf-8", errors="replace").rstrip().splitlines()[-lines:])
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
