@@ -155,7 +155,8 @@ def load_servers(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str
         data, where = source, ""
     if not isinstance(data, Mapping):
         raise ConfigError(
-            f"At {where or 'the top level'}: expected an object of MCP servers, got {_kind(data)}. "
+            f"At {where.removesuffix(': ') or 'the top level'}: expected an object of MCP servers, "
+            f"got {_kind(data)}. "
             'Write {"mcpServers": {"<name>": {"command": ...} or {"url": ...}}}.'
         )
     servers = data["mcpServers"] if "mcpServers" in data else data
