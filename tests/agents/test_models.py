@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
@@ -53,6 +54,12 @@ def sent_anthropic_key(request: RecordedRequest) -> str | None:
         return request.headers["x-api-key"]
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token if scheme == "Bearer" else None
+
+
+def merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    """The message the stream's chunks add up to."""
+    assert chunks, "the stream yielded nothing"
+    return sum(chunks[1:], chunks[0])
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -289,7 +296,7 @@ def test_anthropic_streams_text_deltas_and_usage(frontier_env: pytest.MonkeyPatc
     assert server.requests[0].body["stream"] is True
     text_chunks = [c for c in chunks if c.text]
     assert len(text_chunks) == 6  # text_delta events of 4 characters each
-    merged = sum(chunks[1:], chunks[0])
+    merged = merge(chunks)
     assert merged.text == text
     assert merged.usage_metadata is not None
     assert (merged.usage_metadata["input_tokens"], merged.usage_metadata["output_tokens"]) == (12, 6)
@@ -310,7 +317,7 @@ def test_anthropic_streams_tool_use_with_partial_json(frontier_env: pytest.Monke
     assert [t["name"] for t in server.requests[0].body["tools"]] == ["get_weather"]
     fragments = [tc["args"] for c in chunks for tc in c.tool_call_chunks if tc["args"]]
     assert len(fragments) > 4  # the arguments arrived as several input_json_delta pieces
-    merged = sum(chunks[1:], chunks[0])
+    merged = merge(chunks)
     assert [(tc["id"], tc["name"], tc["args"]) for tc in merged.tool_calls] == [
         (c.id, c.name, c.args) for c in calls
     ]
@@ -416,7 +423,7 @@ def test_openai_streams_parallel_tool_calls(frontier_env: pytest.MonkeyPatch) ->
     fragments = [tc for c in chunks for tc in c.tool_call_chunks]
     assert {tc["index"] for tc in fragments} == {0, 1}
     assert len(fragments) > 4
-    merged = sum(chunks[1:], chunks[0])
+    merged = merge(chunks)
     assert isinstance(merged, AIMessageChunk)
     assert [(tc["id"], tc["args"]) for tc in merged.tool_calls] == [(c.id, c.args) for c in calls]
     assert merged.response_metadata["finish_reason"] == "tool_calls"
@@ -430,7 +437,7 @@ async def test_openai_async_stream_with_usage_chunk(frontier_env: pytest.MonkeyP
 
     assert server.requests[0].body["stream_options"] == {"include_usage": True}
     assert len([c for c in chunks if c.text]) == 4
-    merged = sum(chunks[1:], chunks[0])
+    merged = merge(chunks)
     assert merged.text == "Async streaming."
     assert merged.usage_metadata is not None
     assert (merged.usage_metadata["input_tokens"], merged.usage_metadata["output_tokens"]) == (9, 4)
@@ -461,7 +468,7 @@ def test_openai_compatible_key_variable_and_streamed_usage(frontier_env: pytest.
     (request,) = server.requests
     assert request.headers["authorization"] == "Bearer vllm-secret"
     assert request.body["stream_options"] == {"include_usage": True}
-    merged = sum(chunks[1:], chunks[0])
+    merged = merge(chunks)
     assert merged.usage_metadata is not None
     assert merged.usage_metadata["total_tokens"] == 7
 
@@ -505,6 +512,15 @@ def xllamacpp_url(smollm2: Path) -> Iterator[str]:
         yield base_url
 
 
+def streamed(model: BaseChatModel, prompt: str) -> AIMessageChunk:
+    """Stream a reply from a real server, check it came in several text pieces, and merge it."""
+    chunks = list(model.stream(prompt))
+    assert len([c for c in chunks if c.text]) >= 3
+    merged = merge(chunks)
+    assert merged.text.strip()
+    return merged
+
+
 def assert_cut_at(reply: AIMessageChunk | AIMessage, max_tokens: int) -> None:
     """The reply has text and stopped because it reached ``max_tokens``, not before or after."""
     assert isinstance(reply.content, str)
@@ -529,11 +545,7 @@ def test_openai_compatible_streams_from_llama_cpp_python_server(llama_cpp_python
     model = load_chat_model(
         f"openai-compatible:{llama_cpp_python_url}/v1#smollm2", max_tokens=5, temperature=0
     )
-    chunks = list(model.stream(LONG_PROMPT))
-    assert len([c for c in chunks if c.text]) >= 3
-    merged = sum(chunks[1:], chunks[0])
-    assert merged.text.strip()
-    assert merged.response_metadata["finish_reason"] == "length"
+    assert streamed(model, LONG_PROMPT).response_metadata["finish_reason"] == "length"
 
 
 @pytest.mark.local_model
@@ -543,9 +555,7 @@ def test_openai_compatible_on_xllamacpp_server(xllamacpp_url: str) -> None:
     assert reply.response_metadata["finish_reason"] == "length"
     assert_cut_at(reply, 5)
 
-    chunks = list(model.stream(LONG_PROMPT))
-    assert len([c for c in chunks if c.text]) >= 3
-    merged = sum(chunks[1:], chunks[0])
+    merged = streamed(model, LONG_PROMPT)
     assert_cut_at(merged, 5)  # llama.cpp honours stream_options.include_usage
     assert merged.usage_metadata is not None
     assert merged.usage_metadata["input_tokens"] > 5
@@ -559,10 +569,7 @@ def test_anthropic_messages_on_xllamacpp_server(frontier_env: pytest.MonkeyPatch
     assert reply.response_metadata["stop_reason"] == "max_tokens"
     assert_cut_at(reply, 5)
 
-    chunks = list(model.stream(LONG_PROMPT))
-    assert len([c for c in chunks if c.text]) >= 3
-    merged = sum(chunks[1:], chunks[0])
-    assert merged.text.strip()
+    merged = streamed(model, LONG_PROMPT)
     assert merged.response_metadata["stop_reason"] == "max_tokens"
     assert merged.usage_metadata is not None
     assert merged.usage_metadata["output_tokens"] == 5
