@@ -36,6 +36,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _THREADS = "2"
 _N_CTX = "512"
 _READY_TIMEOUT_S = 90.0
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def smollm2_path() -> Path | None:
@@ -64,7 +65,7 @@ def _serve(command: list[str], port: int, ready_path: str) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env
+            command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=_REPO_ROOT
         )
         try:
             _wait_until_ready(process, f"{base_url}{ready_path}", log)

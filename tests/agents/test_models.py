@@ -27,6 +27,7 @@ from agents.models import SPEC_FORMS, ModelSpec, load_chat_model
 from tests.agents.llama_servers import SMOLLM2_FILE, llama_cpp_python_server, smollm2_path, xllamacpp_server
 from tests.agents.wire_servers import AnthropicReply, OpenAIReply, RecordedRequest, ScriptedServer, ToolCall
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLAUDE = "claude-haiku-5-5"
 GPT = "gpt-4.1-mini"
 
@@ -109,7 +110,9 @@ def test_module_import_leaves_heavy_clients_unloaded() -> None:
         "print([m for m in ('langchain_anthropic', 'langchain_openai', 'llama_cpp', 'anthropic', 'openai') "
         "if m in sys.modules])"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
     assert result.stdout.strip() == "[]"
 
 
