@@ -1,0 +1,234 @@
+"""Constrained tool calling for small local models.
+
+Small models are unreliable at choosing between "call a tool" and "answer" in free text:
+they write a fenced JSON block, or prose about calling the tool. Measured here on
+Qwen2.5-Coder-0.5B, the form that routes well is the model's own tool-call format with
+*answering* offered as one more function, listed first, and every reply forced by a grammar
+to be exactly one call: ``{"name": <one of the tools>, "arguments": <that tool's schema>}``.
+The grammar makes every produced call name a known tool with schema-valid arguments; the
+answer text is streamed out of the ``respond`` call as it is generated.
+
+Example:
+    >>> protocol = ToolProtocol.build([{"type": "function", "function": {"name": "add",
+    ...     "description": "Add.", "parameters": {"type": "object", "properties": {}}}}], "auto")
+    >>> protocol.parse('<tool_call>\\n{"name": "respond", "arguments": {"text": "Hi"}}\\n</tool_call>')
+    Reply(text='Hi', tool_name=None, arguments=None)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["AnswerStreamer", "Reply", "ToolChoice", "ToolProtocol", "render_tools_section"]
+
+ToolChoice = Literal["auto", "any", "none"] | str
+"""``auto``: call a tool or answer; ``any``: must call some tool; ``none``: answer in plain
+text; any other value: must call the tool of that name."""
+
+_ANSWER_NAMES = ("respond", "respond_to_user", "final_answer")
+_OPEN, _CLOSE = "<tool_call>\n", "\n</tool_call>"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the model produced: an answer (``text``) or a tool call (``tool_name`` + ``arguments``)."""
+
+    text: str | None
+    tool_name: str | None
+    arguments: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ToolProtocol:
+    """The constraint and prompt pieces for one set of bound tools and one ``tool_choice``."""
+
+    tools: tuple[dict[str, Any], ...]
+    """Tools offered to the model, in OpenAI function format (the answer pseudo-tool first when allowed)."""
+    answer_name: str | None
+    """Name of the pseudo-tool that carries an answer, or ``None`` when a real tool call is forced."""
+    tagged: bool = True
+    """Whether calls are wrapped in ``<tool_call>`` tags (Qwen and Hermes style templates)."""
+
+    @classmethod
+    def build(cls, tools: list[dict[str, Any]], tool_choice: ToolChoice, *, tagged: bool = True) -> ToolProtocol:
+        """Build the protocol for OpenAI-format ``tools`` and a ``tool_choice``.
+
+        Raises:
+            ValueError: ``tool_choice`` names a tool that is not bound.
+        """
+        names = [tool["function"]["name"] for tool in tools]
+        if tool_choice not in ("auto", "any", "required", "none") and tool_choice not in names:
+            raise ValueError(f"tool_choice={tool_choice!r} is not one of the bound tools {names}.")
+        if tool_choice not in ("auto", "any", "required"):
+            return cls(tuple(t for t in tools if t["function"]["name"] == tool_choice), None, tagged)
+        if tool_choice != "auto":
+            return cls(tuple(tools), None, tagged)
+        answer_name = next(name for name in _ANSWER_NAMES if name not in names)
+        answer_tool = {
+            "type": "function",
+            "function": {
+                "name": answer_name,
+                "description": (
+                    "Reply to the user directly: for greetings, chit-chat, general knowledge, writing, or when "
+                    "earlier tool results already answer the question."
+                ),
+                "parameters": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string", "description": "The reply."}},
+                    "required": ["text"],
+                },
+            },
+        }
+        return cls((answer_tool, *tools), answer_name, tagged)
+
+    def instructions(self) -> str:
+        """The rule appended to the system prompt; measured to matter as much as the grammar."""
+        if self.answer_name is None:
+            return "Each reply is exactly one function call."
+        return (
+            f"Each reply is exactly one function call. Use {self.answer_name} to answer the user directly: for "
+            "greetings, chit-chat, general knowledge, writing, or when earlier tool results already answer the "
+            "question. Call another function only when the request needs what that function does."
+        )
+
+    def grammar(self) -> str:
+        """GBNF grammar accepting exactly one call of one of ``tools`` with schema-valid arguments."""
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+        schema = {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": {"const": tool["function"]["name"]},
+                        "arguments": _arguments_schema(tool["function"].get("parameters")),
+                    },
+                    "required": ["name", "arguments"],
+                }
+                for tool in self.tools
+            ]
+        }
+        rules = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
+        if not self.tagged:
+            return rules
+        return f'root ::= "{_gbnf_escape(_OPEN)}" call "{_gbnf_escape(_CLOSE)}"\n' + rules.replace(
+            "root ::=", "call ::=", 1
+        )
+
+    def parse(self, text: str) -> Reply:
+        """Read one grammar-constrained reply.
+
+        Raises:
+            ValueError: The reply is not a complete call (it was cut off by the token limit).
+        """
+        body = text.strip()
+        if self.tagged:
+            body = body.removeprefix(_OPEN.strip()).removesuffix(_CLOSE.strip()).strip()
+        try:
+            call = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"Incomplete tool call (raise max_tokens?): {exc.msg} in {text[:200]!r}") from None
+        name, arguments = call["name"], call.get("arguments") or {}
+        if name == self.answer_name:
+            return Reply(text=arguments.get("text", ""), tool_name=None, arguments=None)
+        return Reply(text=None, tool_name=name, arguments=arguments)
+
+    def streamer(self) -> AnswerStreamer:
+        """A fresh incremental reader that yields the answer text of a ``respond`` call as it arrives."""
+        return AnswerStreamer(self.answer_name)
+
+
+def _arguments_schema(parameters: dict[str, Any] | None) -> dict[str, Any]:
+    if not parameters or not parameters.get("properties"):
+        return {"type": "object", "properties": {}}
+    return parameters
+
+
+def _gbnf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class AnswerStreamer:
+    """Incrementally decodes the JSON string ``text`` of an answer call from generated pieces.
+
+    ``feed`` returns the newly decoded answer text ('' while the call's head is still arriving,
+    or when the reply turns out to be a real tool call).
+    """
+
+    def __init__(self, answer_name: str | None) -> None:
+        self._head = (
+            re.compile(
+                r'\s*(?:<tool_call>\s*)?\{\s*"name"\s*:\s*"' + re.escape(answer_name) + r'"\s*,\s*"arguments"\s*:'
+                r'\s*\{\s*"text"\s*:\s*"'
+            )
+            if answer_name
+            else None
+        )
+        self._buffer = ""
+        self._pos: int | None = None  # index in _buffer where undecoded answer text starts
+        self._done = False
+
+    @property
+    def answering(self) -> bool:
+        """Whether the reply is known to be an answer."""
+        return self._pos is not None
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        if self._done or self._head is None:
+            return ""
+        if self._pos is None:
+            match = self._head.match(self._buffer)
+            if match is None:
+                return ""
+            self._pos = match.end()
+        out: list[str] = []
+        i, buf = self._pos, self._buffer
+        while i < len(buf):
+            char = buf[i]
+            if char == '"':
+                self._done = True
+                break
+            if char != "\\":
+                out.append(char)
+                i += 1
+                continue
+            if i + 1 >= len(buf):
+                break  # escape split across pieces: wait for the rest
+            code = buf[i + 1]
+            if code == "u":
+                width = 12 if 0xD800 <= _hex(buf[i + 2 : i + 6]) <= 0xDBFF else 6  # surrogate pair
+                if i + width > len(buf):
+                    break
+                out.append(json.loads(f'"{buf[i : i + width]}"'))
+                i += width
+            else:
+                out.append(_ESCAPES.get(code, code))
+                i += 2
+        self._pos = i
+        return "".join(out)
+
+
+def _hex(digits: str) -> int:
+    try:
+        return int(digits, 16)
+    except ValueError:  # fewer than 4 digits have arrived yet
+        return 0xD800
+
+
+def render_tools_section(tools: tuple[dict[str, Any], ...], *, tagged: bool) -> str:
+    """A tools section for templates that cannot render ``tools`` themselves (Hermes/Qwen wording)."""
+    listing = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
+    call = '{"name": <function-name>, "arguments": <args-json-object>}'
+    wrapped = f"<tool_call>\n{call}\n</tool_call>" if tagged else call
+    return (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        f"You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{listing}\n</tools>\n\n"
+        f"For each function call, return a json object with function name and arguments:\n{wrapped}"
+    )

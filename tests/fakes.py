@@ -1,0 +1,50 @@
+"""Scripted chat models for testing graph control flow without a real model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import Field
+
+
+class ScriptedChatModel(GenericFakeChatModel):
+    """Replies with the scripted messages in order, and records what it was sent and bound.
+
+    Example:
+        >>> model = ScriptedChatModel.script([tool_call("add", a=1, b=2), "3"])
+    """
+
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+    bound_tools: list[list[str]] = Field(default_factory=list)
+
+    @classmethod
+    def script(cls, replies: Iterable[AIMessage | str]) -> ScriptedChatModel:
+        return cls(messages=iter([AIMessage(r) if isinstance(r, str) else r for r in replies]))
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        self.bound_tools.append([getattr(t, "name", getattr(t, "__name__", str(t))) for t in tools])
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(list(messages))
+        return super()._generate(messages, *args, **kwargs)
+
+
+def tool_call(name: str, call_id: str | None = None, **args: Any) -> AIMessage:
+    """An AI turn that calls one tool."""
+    return AIMessage(
+        "", tool_calls=[{"name": name, "args": args, "id": call_id or f"call_{name}", "type": "tool_call"}]
+    )
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]]) -> AIMessage:
+    """An AI turn that calls several tools at once."""
+    return AIMessage(
+        "",
+        tool_calls=[
+            {"name": n, "args": a, "id": f"call_{i}_{n}", "type": "tool_call"} for i, (n, a) in enumerate(calls)
+        ],
+    )

@@ -1,0 +1,136 @@
+"""Control flow of the ReAct graph with a scripted model and plain Python tools."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import ToolException, tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graphs.react import LIMIT_NOTE, build_react_graph
+from tests.fakes import ScriptedChatModel, tool_call, tool_calls
+
+calls: list[str] = []
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    calls.append(f"multiply({a},{b})")
+    return a * b
+
+
+@tool
+def slow_echo(text: str) -> str:
+    """Echo after a pause."""
+    time.sleep(0.3)
+    return text
+
+
+@tool
+def broken(x: int) -> int:
+    """Always fails."""
+    raise ToolException(f"broken cannot handle {x}; try multiply instead")
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    calls.clear()
+
+
+def run(graph, text: str, **config):
+    return graph.invoke({"messages": [HumanMessage(text)]}, config or None)
+
+
+def test_answers_directly_without_tools():
+    model = ScriptedChatModel.script(["Paris."])
+    result = run(build_react_graph(model=model, tools=[multiply]), "Capital of France?")
+    assert result["messages"][-1].content == "Paris."
+    assert result["iterations"] == 1
+    assert calls == []
+
+
+def test_tool_loop_feeds_observation_back_then_answers():
+    model = ScriptedChatModel.script([tool_call("multiply", a=1234, b=5678), "7006652"])
+    result = run(build_react_graph(model=model, tools=[multiply], system_prompt="Be exact."), "1234*5678?")
+    kinds = [type(m).__name__ for m in result["messages"]]
+    assert kinds == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    assert result["messages"][2].content == "7006652"
+    assert calls == ["multiply(1234,5678)"]
+    # The system prompt reaches the model on every call but is not stored in the state.
+    assert all(isinstance(seen[0], SystemMessage) and seen[0].content == "Be exact." for seen in model.seen)
+    assert model.seen[1][-1].content == "7006652"
+    assert model.bound_tools == [["multiply"]]
+
+
+def test_parallel_tool_calls_run_concurrently():
+    model = ScriptedChatModel.script(
+        [tool_calls(("slow_echo", {"text": "a"}), ("slow_echo", {"text": "b"}), ("slow_echo", {"text": "c"})), "done"]
+    )
+    graph = build_react_graph(model=model, tools=[slow_echo])
+    started = time.perf_counter()
+    result = run(graph, "echo three")
+    elapsed = time.perf_counter() - started
+    observations = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert observations == ["a", "b", "c"]
+    assert elapsed < 0.85, f"three 0.3 s calls took {elapsed:.2f} s: not run in parallel"
+
+
+def test_tool_error_becomes_observation_and_loop_continues():
+    model = ScriptedChatModel.script([tool_call("broken", x=3), tool_call("multiply", a=2, b=3), "6"])
+    result = run(build_react_graph(model=model, tools=[broken, multiply]), "go")
+    error = result["messages"][2]
+    assert isinstance(error, ToolMessage) and error.status == "error"
+    assert "broken cannot handle 3; try multiply instead" in error.content
+    assert result["messages"][-1].content == "6"
+
+
+def test_unknown_tool_is_reported_to_the_model():
+    model = ScriptedChatModel.script([tool_call("nope", x=1), "sorry"])
+    result = run(build_react_graph(model=model, tools=[multiply]), "go")
+    assert "nope is not a valid tool" in result["messages"][2].content
+    assert "multiply" in result["messages"][2].content
+
+
+def test_max_iterations_forces_a_final_answer_without_tools():
+    model = ScriptedChatModel.script([tool_call("multiply", a=1, b=1), tool_call("multiply", a=2, b=2), "best effort"])
+    result = run(build_react_graph(model=model, tools=[multiply], max_iterations=3), "loop forever")
+    assert result["messages"][-1].content == "best effort"
+    assert result["iterations"] == 3
+    assert model.seen[-1][-1].content == LIMIT_NOTE
+    assert len(calls) == 2
+
+
+def test_max_iterations_must_be_positive():
+    with pytest.raises(ValueError, match="max_iterations must be at least 1, got 0"):
+        build_react_graph(model=ScriptedChatModel.script([]), tools=[], max_iterations=0)
+
+
+def test_thread_resumes_with_history_and_fresh_budget():
+    model = ScriptedChatModel.script([tool_call("multiply", a=2, b=3), "6", "12"])
+    graph = build_react_graph(model=model, tools=[multiply], checkpointer=InMemorySaver(), max_iterations=2)
+    config = {"configurable": {"thread_id": "t1"}}
+    run(graph, "2*3?", **config)
+    second = run(graph, "and doubled?", **config)
+    assert [m.content for m in second["messages"] if isinstance(m, HumanMessage)] == ["2*3?", "and doubled?"]
+    assert second["messages"][-1].content == "12"
+    assert second["iterations"] == 1
+
+
+async def test_async_run_and_stream_show_intermediate_steps():
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), "42"])
+    graph = build_react_graph(model=model, tools=[multiply])
+    steps = [list(update) async for update in graph.astream({"messages": [HumanMessage("6*7")]}, stream_mode="updates")]
+    assert steps == [["agent"], ["tools"], ["agent"]]
+
+
+def test_graph_draws_as_mermaid():
+    mermaid = build_react_graph(model=ScriptedChatModel.script([]), tools=[multiply]).get_graph().draw_mermaid()
+    assert "agent" in mermaid and "tools" in mermaid
+
+
+def test_answer_message_is_ai_message():
+    result = run(build_react_graph(model=ScriptedChatModel.script(["ok"]), tools=[]), "hi")
+    assert isinstance(result["messages"][-1], AIMessage)
