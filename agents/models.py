@@ -13,14 +13,13 @@ The forms a spec can take:
 
 Frontier base URLs follow the SDKs' own variables, ``ANTHROPIC_BASE_URL`` and
 ``OPENAI_BASE_URL``. The heavy client libraries are imported only in the branch that needs
-them, and a local model is loaded once per process for each (file, options) pair, so later
-agents reuse it and llama.cpp keeps its KV-cache prefix.
+them. ``local_models`` loads a GGUF once per process (per file and context/thread/GPU
+settings), so later agents reuse it and llama.cpp keeps its KV-cache prefix.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from agents.errors import ConfigError, MissingAPIKeyError
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["Backend", "ModelSpec", "load_chat_model", "unload_local_models"]
+__all__ = ["Backend", "ModelSpec", "SPEC_FORMS", "load_chat_model"]
 
 Backend = Literal["local", "gguf", "anthropic", "openai", "openai-compatible"]
 """Where a chat model runs.
@@ -63,9 +62,8 @@ OPENAI_COMPATIBLE_PLACEHOLDER_KEY = "not-needed"
 
 _KEY_VARS: dict[Backend, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
-_LOCAL_ONLY_OPTIONS = frozenset(
-    {"n_ctx", "n_threads", "n_batch", "n_ubatch", "n_gpu_layers", "use_mmap", "use_mlock", "chat_format"}
-)
+_LOCAL_ONLY_OPTIONS = frozenset({"n_ctx", "n_threads", "n_gpu_layers"})
+"""Load settings of in-process models; a server or API chooses its own."""
 _REMOTE_ONLY_OPTIONS = frozenset({"api_key", "base_url"})
 _EXAMPLES: dict[Backend, str] = {
     "local": "local:qwen2.5-coder-0.5b",
@@ -177,12 +175,12 @@ def load_chat_model(spec: str | ModelSpec, **options: Any) -> BaseChatModel:
             ones ``api_key`` and ``base_url``. ``None`` values mean "the backend's default".
 
     Returns:
-        A LangChain chat model. A local model is loaded once per (file, options) pair and
-        shared by later calls in this process.
+        A LangChain chat model. Nothing is sent or loaded yet: a local model loads its weights
+        on first use, once per process for each file and context/thread/GPU settings.
 
     Raises:
         ConfigError: The spec is malformed, a ``gguf:`` file does not exist, or an option does
-            not apply to the backend.
+            not apply to the backend (local models check every option name).
         MissingAPIKeyError: A frontier backend's key variable is not set.
         local_models.ModelLoadError: A catalog model is unknown or cannot be installed.
 
@@ -242,11 +240,7 @@ def _load_openai_compatible(spec: ModelSpec, options: dict[str, Any]) -> BaseCha
     from langchain_openai import ChatOpenAI
 
     options.pop("base_url", None)  # the spec's URL is the one the user chose
-    key = (
-        options.pop("api_key", None)
-        or os.environ.get(OPENAI_COMPATIBLE_KEY_VAR)
-        or OPENAI_COMPATIBLE_PLACEHOLDER_KEY
-    )
+    key = options.pop("api_key", None) or os.environ.get(OPENAI_COMPATIBLE_KEY_VAR) or OPENAI_COMPATIBLE_PLACEHOLDER_KEY
     if "max_tokens" in options:
         # ChatOpenAI sends max_tokens as max_completion_tokens, which llama-cpp-python's server
         # ignores; send the classic field too, which every compatible server reads.
@@ -258,7 +252,7 @@ def _load_openai_compatible(spec: ModelSpec, options: dict[str, Any]) -> BaseCha
 def _load_catalog_model(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
     from local_models import resolve_model
 
-    return _local_models.get(resolve_model(spec.name), options)
+    return _local_chat_model(spec, resolve_model(spec.name), options)
 
 
 def _load_gguf(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
@@ -268,42 +262,28 @@ def _load_gguf(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
             f"At model {str(spec)!r}: no GGUF file at {path.resolve()}. Check the path, or pick a "
             "catalog model with local:<name> (`mcploom models` lists them)."
         )
-    return _local_models.get(path, options)
+    return _local_chat_model(spec, path, options)
 
 
-class _LocalModelCache:
-    """The process's loaded local chat models, one per (GGUF file, options) pair.
+def _local_chat_model(spec: ModelSpec, path: Path, options: dict[str, Any]) -> BaseChatModel:
+    """A ``ChatLlamaCpp`` on ``path``; the weights load on first use, once per process.
 
-    Loading a GGUF takes seconds and llama.cpp reuses its KV-cache prefix only within one
-    instance, so agents that ask for the same model share it.
+    ``local_models`` keeps one loaded ``Llama`` per (file, n_ctx, n_threads, n_gpu_layers), so
+    chat models that differ only in sampling settings share it and its KV-cache prefix.
     """
+    from langchain_core.language_models import BaseChatModel
 
-    def __init__(self) -> None:
-        self._models: dict[tuple[str, tuple[tuple[str, str], ...]], BaseChatModel] = {}
-        self._lock = threading.Lock()
+    from local_models import ChatLlamaCpp
 
-    def get(self, path: Path, options: Mapping[str, Any]) -> BaseChatModel:
-        resolved = str(path.resolve())
-        key = (resolved, tuple(sorted((name, repr(value)) for name, value in options.items())))
-        with self._lock:
-            model = self._models.get(key)
-            if model is None:
-                from local_models import ChatLlamaCpp
-
-                model = self._models[key] = ChatLlamaCpp(model_path=resolved, **options)
-            return model
-
-    def clear(self) -> None:
-        with self._lock:
-            self._models.clear()
-
-
-_local_models = _LocalModelCache()
-
-
-def unload_local_models() -> None:
-    """Forget the loaded local models, so their memory is freed once nothing else holds them."""
-    _local_models.clear()
+    unknown = sorted(set(options) - set(ChatLlamaCpp.model_fields))
+    if unknown:
+        own = set(ChatLlamaCpp.model_fields) - set(BaseChatModel.model_fields) - {"model_path"}
+        settings = ", ".join(name for name in ChatLlamaCpp.model_fields if name in own)
+        raise ConfigError(
+            f"At model {str(spec)!r}: unknown option {', '.join(unknown)} for a local model. "
+            f"Local models take: {settings}."
+        )
+    return ChatLlamaCpp(model_path=str(path.resolve()), **options)
 
 
 _LOADERS: dict[Backend, Callable[[ModelSpec, dict[str, Any]], BaseChatModel]] = {
