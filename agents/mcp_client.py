@@ -204,13 +204,14 @@ class MCPToolkit:
 
 async def _wait_for_start(sessions: list[_Session], failed: asyncio.Event) -> None:
     """Wait until every session is ready or one fails; on failure, abort the ones still starting."""
-    all_done = asyncio.ensure_future(asyncio.gather(*(session.done.wait() for session in sessions)))
-    first_failure = asyncio.ensure_future(failed.wait())
+    waiters = {asyncio.ensure_future(session.done.wait()) for session in sessions}
+    waiters.add(asyncio.ensure_future(failed.wait()))
     try:
-        await asyncio.wait({all_done, first_failure}, return_when=asyncio.FIRST_COMPLETED)
+        while not failed.is_set() and not all(session.done.is_set() for session in sessions):
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        all_done.cancel()
-        first_failure.cancel()
+        for waiter in waiters:
+            waiter.cancel()
     if failed.is_set():
         for session in sessions:
             session.abort()
@@ -284,11 +285,12 @@ class _Session:
                 )
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message naming the server
             if self.done.is_set():
-                logger.warning(
-                    "MCP server %r: error while closing its session: %s", self.name, _describe(exc)
-                )
+                # Expected when the server died mid-session: closing then fails too.
+                logger.debug("MCP server %r: error while closing its session: %s", self.name, _describe(exc))
             else:
-                self._fail(self._explain_start_failure(_leaf(exc)))
+                leaf = _leaf(exc)
+                spawned = not isinstance(leaf, FileNotFoundError | PermissionError)
+                self._fail(self._explain_start_failure(leaf), spawned=spawned)
         finally:
             self.client = None
             self.done.set()
@@ -321,7 +323,7 @@ class _Session:
                 self._stdout_noise.append(line)
             logger.warning("MCP server %r wrote a line that is not JSON-RPC to stdout: %s", self.name, line)
 
-    def _fail(self, what: str) -> None:
+    def _fail(self, what: str, *, spawned: bool = True) -> None:
         where = "command" if isinstance(self.config, StdioServer) else "URL"
         parts = [
             f"At mcpServers.{self.name}: the MCP server did not start: {what}. Its {where}: {self.target}"
@@ -334,8 +336,8 @@ class _Session:
             )
         tail = self.stderr_tail()
         if tail:
-            parts.append(f"Last {STDERR_TAIL_LINES} lines of its stderr:\n" + _indent(tail))
-        elif isinstance(self.config, StdioServer):
+            parts.append("Its stderr ends with:\n" + _indent(tail))
+        elif spawned and isinstance(self.config, StdioServer):
             parts.append("It wrote nothing to stderr.")
         parts.append(self._fix_hint())
         self.start_error = "\n".join(parts)
@@ -349,7 +351,7 @@ class _Session:
         if isinstance(exc, httpx2.HTTPError):
             return f"cannot reach it over HTTP: {_describe(exc)}"
         if isinstance(exc, MCPError):
-            return f"it rejected the MCP handshake: {exc.message}"
+            return f"it answered the MCP handshake or the tool listing with an error: {exc.message}"
         return f"the connection failed: {_describe(exc)}"
 
     def _fix_hint(self) -> str:
@@ -415,12 +417,17 @@ class _Session:
         return _text(result), artifact
 
     def _gone_message(self, tool: str) -> str:
+        why = (
+            "its process exited"
+            if isinstance(self.config, StdioServer)
+            else "it stopped answering at its URL"
+        )
         message = (
-            f"MCP server {self.name!r} is no longer connected (its process exited or it closed the "
-            f"connection), so {tool!r} did not run. Its other tools are unavailable too."
+            f"MCP server {self.name!r} is no longer connected ({why} or it closed the connection), "
+            f"so {tool!r} did not run. Its other tools are unavailable too."
         )
         tail = self.stderr_tail()
-        return f"{message}\nLast lines of its stderr:\n{_indent(tail)}" if tail else message
+        return f"{message}\nIts stderr ends with:\n{_indent(tail)}" if tail else message
 
 
 async def _list_tools(client: Client) -> list[types.Tool]:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,10 @@ def no_leaked_processes() -> Iterator[None]:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def utility() -> AsyncIterator[MCPToolkit]:
-    async with MCPToolkit({"utility": UTILITY}, call_timeout=30) as toolkit:
+async def toolkit() -> AsyncIterator[MCPToolkit]:
+    """The utility server and the flaky server over stdio, shared by the tests that keep them healthy."""
+    servers = {"utility": UTILITY, "flaky": fixture_entry("flaky_server.py")}
+    async with MCPToolkit(servers, call_timeout=2.0) as toolkit:
         yield toolkit
 
 
@@ -85,8 +88,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def http_url() -> Iterator[str]:
+@contextmanager
+def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The utility server over streamable HTTP on a free port, once it accepts connections."""
     port = free_port()
     process = subprocess.Popen(
@@ -102,22 +105,30 @@ def http_url() -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"utility HTTP server did not listen: {process.stderr.read()!r}"
-                    ) from None
+                    raise RuntimeError(f"utility HTTP server did not listen: {process.stderr.read()!r}") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp", process
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def http_url() -> Iterator[str]:
+    with utility_over_http() as (url, _):
+        yield url
+
+
 # --- the utility server over stdio -------------------------------------------------------
 
 
-async def test_tools_keep_mcp_names_schemas_and_annotations(utility: MCPToolkit) -> None:
-    assert [t.name for t in utility.tools] == ["calculate", "now", "convert_time"]
-    calculate = tool(utility, "calculate")
+async def test_tools_keep_mcp_names_schemas_and_annotations(toolkit: MCPToolkit) -> None:
+    assert [t.name for t in toolkit.tools if t.metadata["mcp_server"] == "utility"] == [
+        "calculate",
+        "now",
+        "convert_time",
+    ]
+    calculate = tool(toolkit, "calculate")
     assert calculate.args_schema["required"] == ["expression"]
     assert "Arithmetic expression" in calculate.args["expression"]["description"]
     assert calculate.description.startswith("Evaluate an arithmetic expression exactly.")
@@ -130,38 +141,39 @@ async def test_tools_keep_mcp_names_schemas_and_annotations(utility: MCPToolkit)
         "idempotentHint": True,
         "openWorldHint": False,
     }
-    assert tool(utility, "now").metadata["idempotentHint"] is False
+    assert tool(toolkit, "now").metadata["idempotentHint"] is False
 
 
-async def test_server_info_reports_instructions_and_tools(utility: MCPToolkit) -> None:
-    info = utility.servers["utility"]
+async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -> None:
+    info = toolkit.servers["utility"]
     assert info.transport == "stdio"
     assert info.server_name == "mcploom-utility"
     assert info.instructions == "Exact arithmetic and the current time."
     assert info.tool_names == ("calculate", "now", "convert_time")
     assert info.target.endswith("-m mcp_servers.utility")
+    assert toolkit.servers["flaky"].tool_names == ("echo", "pid", "hang", "crash")
 
 
-async def test_calculate_returns_text_and_structured_artifact(utility: MCPToolkit) -> None:
+async def test_calculate_returns_text_and_structured_artifact(toolkit: MCPToolkit) -> None:
     call = {"name": "calculate", "args": {"expression": "1234 * 5678"}, "id": "call-1", "type": "tool_call"}
-    message = await tool(utility, "calculate").ainvoke(call)
+    message = await tool(toolkit, "calculate").ainvoke(call)
     assert isinstance(message, ToolMessage)
     assert "7006652" in message.content
     assert message.artifact == {"expression": "1234 * 5678", "result": 7006652}
 
 
-async def test_tool_error_becomes_tool_exception_with_server_message(utility: MCPToolkit) -> None:
+async def test_tool_error_becomes_tool_exception_with_server_message(toolkit: MCPToolkit) -> None:
     with pytest.raises(ToolException, match=r"Cannot parse '2 \+'"):
-        await tool(utility, "calculate").ainvoke({"expression": "2 +"})
+        await tool(toolkit, "calculate").ainvoke({"expression": "2 +"})
 
 
-async def test_schema_violation_is_reported_by_the_server(utility: MCPToolkit) -> None:
+async def test_schema_violation_is_reported_by_the_server(toolkit: MCPToolkit) -> None:
     with pytest.raises(ToolException, match="expression"):
-        await tool(utility, "calculate").ainvoke({"wrong": "1 + 1"})
+        await tool(toolkit, "calculate").ainvoke({"wrong": "1 + 1"})
 
 
-async def test_tool_node_runs_parallel_calls_and_feeds_errors_back(utility: MCPToolkit) -> None:
-    node = ToolNode(utility.tools, handle_tool_errors=True)
+async def test_tool_node_runs_parallel_calls_and_feeds_errors_back(toolkit: MCPToolkit) -> None:
+    node = ToolNode(toolkit.tools, handle_tool_errors=True)
     request = AIMessage(
         content="",
         tool_calls=[
@@ -185,8 +197,8 @@ async def test_tool_node_runs_parallel_calls_and_feeds_errors_back(utility: MCPT
     assert by_id["tz"].artifact["iso"] == "2026-03-01T18:30:00+09:00"
 
 
-async def test_sync_invoke_from_another_thread_uses_the_session_loop(utility: MCPToolkit) -> None:
-    calculate = tool(utility, "calculate")
+async def test_sync_invoke_from_another_thread_uses_the_session_loop(toolkit: MCPToolkit) -> None:
+    calculate = tool(toolkit, "calculate")
     content = await asyncio.to_thread(calculate.invoke, {"expression": "6 * 7"})
     assert '"result": 42' in content
     with pytest.raises(RuntimeError, match="would deadlock"):
@@ -207,9 +219,19 @@ async def test_http_server_tools_work(http_url: str) -> None:
             await tool(toolkit, "calculate").ainvoke({"expression": "2 +"})
 
 
-async def test_two_servers_with_the_same_tools_get_prefixed_names(
-    http_url: str, no_leaked_processes: None
-) -> None:
+async def test_http_server_that_goes_away_fails_calls_fast() -> None:
+    with utility_over_http() as (url, process):
+        async with MCPToolkit({"remote": {"url": url}}, call_timeout=20) as toolkit:
+            assert '"result": 2' in await tool(toolkit, "calculate").ainvoke({"expression": "1 + 1"})
+            process.terminate()
+            process.wait(timeout=10)
+            started = time.monotonic()
+            with pytest.raises(ToolException, match="'remote' is no longer connected"):
+                await tool(toolkit, "calculate").ainvoke({"expression": "1 + 1"})
+            assert time.monotonic() - started < 5
+
+
+async def test_two_servers_with_the_same_tools_get_prefixed_names(http_url: str, no_leaked_processes: None) -> None:
     async with MCPToolkit({"local": UTILITY, "remote": {"url": http_url}}) as toolkit:
         names = [t.name for t in toolkit.tools]
         assert names == [
@@ -230,9 +252,8 @@ async def test_two_servers_with_the_same_tools_get_prefixed_names(
         )
 
 
-async def test_only_colliding_names_are_prefixed(no_leaked_processes: None) -> None:
-    async with MCPToolkit({"utility": UTILITY, "flaky": fixture_entry("flaky_server.py")}) as toolkit:
-        assert {"calculate", "echo", "pid", "hang", "crash"} <= {t.name for t in toolkit.tools}
+async def test_names_without_collisions_are_not_prefixed(toolkit: MCPToolkit) -> None:
+    assert [t.name for t in toolkit.tools] == ["calculate", "now", "convert_time", "echo", "pid", "hang", "crash"]
 
 
 # --- servers that fail to start ----------------------------------------------------------
@@ -265,9 +286,7 @@ async def test_garbage_on_stdout_is_quoted_in_the_start_error(no_leaked_processe
     assert "Welcome to my server v1.0!" in str(caught.value)
 
 
-async def test_a_banner_on_stdout_is_tolerated(
-    caplog: pytest.LogCaptureFixture, no_leaked_processes: None
-) -> None:
+async def test_a_banner_on_stdout_is_tolerated(caplog: pytest.LogCaptureFixture, no_leaked_processes: None) -> None:
     async with MCPToolkit({"flaky": fixture_entry("flaky_server.py", "--banner")}) as toolkit:
         assert await tool(toolkit, "echo").ainvoke({"text": "still works"}) == "still works"
     assert "wrote a line that is not JSON-RPC" in caplog.text
@@ -298,15 +317,14 @@ async def test_one_failure_stops_the_servers_that_started(no_leaked_processes: N
 # --- servers that misbehave mid-session --------------------------------------------------
 
 
-async def test_call_timeout_then_the_session_still_works(no_leaked_processes: None) -> None:
-    async with MCPToolkit({"flaky": fixture_entry("flaky_server.py")}, call_timeout=1.0) as toolkit:
-        started = time.monotonic()
-        with pytest.raises(MCPToolTimeout) as caught:
-            await tool(toolkit, "hang").ainvoke({})
-        assert time.monotonic() - started < 5
-        assert isinstance(caught.value, ToolCallTimeout) and isinstance(caught.value, ToolException)
-        assert "'hang'" in str(caught.value) and "'flaky'" in str(caught.value) and "1 s" in str(caught.value)
-        assert await tool(toolkit, "echo").ainvoke({"text": "alive"}) == "alive"
+async def test_call_timeout_then_the_session_still_works(toolkit: MCPToolkit) -> None:
+    started = time.monotonic()
+    with pytest.raises(MCPToolTimeout) as caught:
+        await tool(toolkit, "hang").ainvoke({})
+    assert time.monotonic() - started < 6
+    assert isinstance(caught.value, ToolCallTimeout) and isinstance(caught.value, ToolException)
+    assert "'hang'" in str(caught.value) and "'flaky'" in str(caught.value) and "within 2 s" in str(caught.value)
+    assert await tool(toolkit, "echo").ainvoke({"text": "alive"}) == "alive"
 
 
 async def test_server_crash_mid_session_fails_calls_fast(no_leaked_processes: None) -> None:
@@ -320,14 +338,6 @@ async def test_server_crash_mid_session_fails_calls_fast(no_leaked_processes: No
         assert time.monotonic() - started < 1
 
 
-async def test_calls_after_the_block_fail_clearly() -> None:
-    async with MCPToolkit({"flaky": fixture_entry("flaky_server.py")}) as toolkit:
-        echo = tool(toolkit, "echo")
-    assert toolkit.tools == []
-    with pytest.raises(ToolException, match="not connected"):
-        await echo.ainvoke({"text": "late"})
-
-
 # --- shutdown ----------------------------------------------------------------------------
 
 
@@ -335,7 +345,11 @@ async def test_exception_in_the_block_propagates_and_closes_servers(no_leaked_pr
     with pytest.raises(KeyError, match="boom"):
         async with MCPToolkit({"flaky": fixture_entry("flaky_server.py")}) as toolkit:
             assert await tool(toolkit, "pid").ainvoke({}) in {str(pid) for pid in children()}
+            echo = tool(toolkit, "echo")
             raise KeyError("boom")
+    assert toolkit.tools == []
+    with pytest.raises(ToolException, match="'flaky' is not connected"):
+        await echo.ainvoke({"text": "too late"})
 
 
 async def test_task_cancellation_closes_servers(no_leaked_processes: None) -> None:
