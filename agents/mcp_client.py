@@ -23,6 +23,7 @@ exception, or on cancellation) closes every session in the task that opened it: 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import logging
 import math
@@ -67,7 +68,16 @@ _ANNOTATION_DEFAULTS = {
     "idempotentHint": False,
     "openWorldHint": True,
 }
-_CLIENT_INFO = types.Implementation(name="mcploom", version="0.1.0")
+
+
+def _mcploom_version() -> str:
+    try:
+        return importlib.metadata.version("mcploom")
+    except importlib.metadata.PackageNotFoundError:  # running from a source checkout
+        return "0.0.0"
+
+
+_CLIENT_INFO = types.Implementation(name="mcploom", version=_mcploom_version())
 
 
 class MCPToolTimeout(ToolException, ToolCallTimeout):
@@ -161,11 +171,8 @@ class MCPToolkit:
         if self._entered:
             raise RuntimeError("MCPToolkit is already entered; create one toolkit per `async with` block.")
         self._entered = True
-        loop = asyncio.get_running_loop()
         failed = asyncio.Event()
-        self._sessions = {
-            name: _Session(config, self.start_timeout, failed) for name, config in self.configs.items()
-        }
+        self._sessions = {name: _Session(config, self.start_timeout, failed) for name, config in self.configs.items()}
         for session in self._sessions.values():
             session.start()
         try:
@@ -173,13 +180,12 @@ class MCPToolkit:
         except BaseException:
             await self._close_all()
             raise
-        errors = [
-            session.start_error for session in self._sessions.values() if session.start_error is not None
-        ]
+        errors = [session.start_error for session in self._sessions.values() if session.start_error is not None]
         if errors:
             await self._close_all()
             raise ServerStartError("\n\n".join(errors))
-        self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, loop)
+        home = _Home(asyncio.get_running_loop(), threading.get_ident())
+        self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, home)
         logger.debug("MCP toolkit ready: %d servers, %d tools", len(self._sessions), len(self._tools))
         return self
 
@@ -279,10 +285,7 @@ class _Session:
                     await self._stop.wait()
                     scope.deadline = anyio.current_time() + _CLOSE_TIMEOUT
             if scope.cancelled_caught and not self.done.is_set() and not self._aborted:
-                self._fail(
-                    "it did not complete the MCP handshake and list its tools "
-                    f"within {self.start_timeout:g} s"
-                )
+                self._fail(f"it did not complete the MCP handshake and list its tools within {self.start_timeout:g} s")
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message naming the server
             if self.done.is_set():
                 # Expected when the server died mid-session: closing then fails too.
@@ -325,9 +328,7 @@ class _Session:
 
     def _fail(self, what: str, *, spawned: bool = True) -> None:
         where = "command" if isinstance(self.config, StdioServer) else "URL"
-        parts = [
-            f"At mcpServers.{self.name}: the MCP server did not start: {what}. Its {where}: {self.target}"
-        ]
+        parts = [f"At mcpServers.{self.name}: the MCP server did not start: {what}. Its {where}: {self.target}"]
         if self._stdout_noise:
             noise = "\n".join(f"    {line}" for line in self._stdout_noise)
             parts.append(
@@ -376,9 +377,7 @@ class _Session:
             server_version=implementation.version if implementation is not None else "",
             protocol_version=client.protocol_version if client is not None else "",
             instructions=client.instructions if client is not None else None,
-            tool_names=tuple(
-                tool.name for tool in tools if (tool.metadata or {}).get("mcp_server") == self.name
-            ),
+            tool_names=tuple(tool.name for tool in tools if (tool.metadata or {}).get("mcp_server") == self.name),
         )
 
     async def call(self, tool: str, arguments: dict[str, Any], timeout: float | None) -> tuple[str, Any]:
@@ -398,17 +397,11 @@ class _Session:
                 ) from None
             if exc.code == types.CONNECTION_CLOSED:
                 raise ToolException(self._gone_message(tool)) from None
-            raise ToolException(
-                f"MCP server {self.name!r} rejected the call to {tool!r}: {exc.message}"
-            ) from None
+            raise ToolException(f"MCP server {self.name!r} rejected the call to {tool!r}: {exc.message}") from None
         except Exception as exc:  # noqa: BLE001 - transport faults become observations naming the server
-            raise ToolException(
-                f"Calling {tool!r} on MCP server {self.name!r} failed: {_describe(exc)}"
-            ) from None
+            raise ToolException(f"Calling {tool!r} on MCP server {self.name!r} failed: {_describe(exc)}") from None
         if result.is_error:
-            raise ToolException(
-                _text(result) or f"Tool {tool!r} on MCP server {self.name!r} reported an error."
-            )
+            raise ToolException(_text(result) or f"Tool {tool!r} on MCP server {self.name!r} reported an error.")
         artifact = (
             result.structured_content
             if result.structured_content is not None
@@ -417,11 +410,7 @@ class _Session:
         return _text(result), artifact
 
     def _gone_message(self, tool: str) -> str:
-        why = (
-            "its process exited"
-            if isinstance(self.config, StdioServer)
-            else "it stopped answering at its URL"
-        )
+        why = "its process exited" if isinstance(self.config, StdioServer) else "it stopped answering at its URL"
         message = (
             f"MCP server {self.name!r} is no longer connected ({why} or it closed the connection), "
             f"so {tool!r} did not run. Its other tools are unavailable too."
@@ -441,9 +430,15 @@ async def _list_tools(client: Client) -> list[types.Tool]:
             return tools
 
 
-def _build_tools(
-    sessions: Sequence[_Session], call_timeout: float | None, loop: asyncio.AbstractEventLoop
-) -> list[BaseTool]:
+@dataclass(frozen=True)
+class _Home:
+    """The event loop (and its thread) that owns the sessions; sync tool calls are handed to it."""
+
+    loop: asyncio.AbstractEventLoop
+    thread_id: int
+
+
+def _build_tools(sessions: Sequence[_Session], call_timeout: float | None, home: _Home) -> list[BaseTool]:
     counts = Counter(_tool_name(tool.name) for session in sessions for tool in session.mcp_tools)
     tools: list[BaseTool] = []
     for session in sessions:
@@ -459,7 +454,7 @@ def _build_tools(
                     prefixed,
                 )
                 name = prefixed
-            tools.append(_structured_tool(session, mcp_tool, name, call_timeout, loop))
+            tools.append(_structured_tool(session, mcp_tool, name, call_timeout, home))
     return tools
 
 
@@ -468,7 +463,7 @@ def _structured_tool(
     mcp_tool: types.Tool,
     name: str,
     call_timeout: float | None,
-    loop: asyncio.AbstractEventLoop,
+    home: _Home,
 ) -> StructuredTool:
     async def call(**arguments: Any) -> tuple[str, Any]:
         return await session.call(mcp_tool.name, arguments, call_timeout)
@@ -476,18 +471,16 @@ def _structured_tool(
     def call_sync(**arguments: Any) -> tuple[str, Any]:
         # The sessions live on the loop that entered the toolkit; a sync caller on another
         # thread (e.g. graph.invoke in a worker) hands the call to that loop and waits.
-        if loop.is_closed():
-            raise ToolException(f"MCP server {session.name!r} is not connected (its event loop is closed).")
-        if _loop_thread_id(loop) == threading.get_ident():
+        if not home.loop.is_running():
+            raise ToolException(f"MCP server {session.name!r} is not connected (its event loop has stopped).")
+        if home.thread_id == threading.get_ident():
             raise RuntimeError(
                 f"Tool {name!r} was called synchronously on the event loop that runs its MCP session, "
                 "which would deadlock. Use `await tool.ainvoke(...)` (or `graph.ainvoke`) there instead."
             )
-        return asyncio.run_coroutine_threadsafe(call(**arguments), loop).result()
+        return asyncio.run_coroutine_threadsafe(call(**arguments), home.loop).result()
 
-    annotations = (
-        mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
-    )
+    annotations = mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
     metadata: dict[str, Any] = {"mcp_server": session.name, "mcp_tool": mcp_tool.name}
     metadata.update({hint: annotations.get(hint, default) for hint, default in _ANNOTATION_DEFAULTS.items()})
     return StructuredTool(
@@ -503,10 +496,6 @@ def _structured_tool(
     )
 
 
-def _loop_thread_id(loop: asyncio.AbstractEventLoop) -> int | None:
-    return getattr(loop, "_thread_id", None)
-
-
 def _tool_name(raw: str) -> str:
     """A name chat APIs accept (``^[A-Za-z0-9_-]{1,64}$``)."""
     return _TOOL_NAME_INVALID.sub("_", raw)[:_MAX_TOOL_NAME] or "tool"
@@ -518,9 +507,7 @@ def _text(result: types.CallToolResult) -> str:
     for block in result.content:
         if isinstance(block, types.TextContent):
             parts.append(block.text)
-        elif isinstance(block, types.EmbeddedResource) and isinstance(
-            block.resource, types.TextResourceContents
-        ):
+        elif isinstance(block, types.EmbeddedResource) and isinstance(block.resource, types.TextResourceContents):
             parts.append(block.resource.text)
         elif isinstance(block, types.ResourceLink):
             parts.append(f"[resource {block.uri}]")

@@ -7,6 +7,7 @@ Every server here is a real subprocess; nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -231,8 +232,14 @@ async def test_http_server_that_goes_away_fails_calls_fast() -> None:
             assert time.monotonic() - started < 5
 
 
-async def test_two_servers_with_the_same_tools_get_prefixed_names(http_url: str, no_leaked_processes: None) -> None:
+async def test_two_servers_with_the_same_tools_get_prefixed_names(
+    http_url: str, caplog: pytest.LogCaptureFixture, no_leaked_processes: None
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="agents.mcp_client")
     async with MCPToolkit({"local": UTILITY, "remote": {"url": http_url}}) as toolkit:
+        assert "Tool 'calculate' is offered by 2 MCP servers; naming server 'remote''s one 'remote__calculate'" in (
+            caplog.text
+        )
         names = [t.name for t in toolkit.tools]
         assert names == [
             "local__calculate", "local__now", "local__convert_time",
