@@ -1,0 +1,104 @@
+"""``mcploom serve`` and ``mcploom claude-config`` on a Typer app built the way ``agents/cli.py`` builds it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
+
+from agents.cli_serve import register
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def test_help_lists_both_commands_with_option_help() -> None:
+    result = runner.invoke(_app(), ["claude-config", "--help"])
+    assert result.exit_code == 0
+    assert "Comma-separated servers to include" in result.output
+    assert "--files-root" in result.output and "--write" in result.output
+    top = runner.invoke(_app(), ["--help"])
+    assert "serve" in top.output and "claude-config" in top.output
+
+
+def test_serve_unknown_name_lists_the_known_ones() -> None:
+    result = runner.invoke(_app(), ["serve", "nope"])
+    assert result.exit_code == 2
+    assert "unknown server 'nope'" in result.output and "utility, files, sql" in result.output
+
+
+def test_serve_passes_arguments_to_the_server(tmp_path: Path) -> None:
+    result = runner.invoke(_app(), ["serve", "sql", str(tmp_path / "missing.db")])
+    assert result.exit_code == 1
+    assert "No SQLite database at" in str(result.exception)
+    assert not (tmp_path / "missing.db").exists()
+
+
+async def test_serve_runs_a_server_over_stdio(tmp_path: Path) -> None:
+    """A real process: `serve files ROOT --read-only` through register(app) answers MCP on stdio."""
+    (tmp_path / "a.txt").write_text("hi\n")
+    script = "import typer; from agents.cli_serve import register; app = typer.Typer(); register(app); app()"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", script, "serve", "files", str(tmp_path), "--read-only"],
+        cwd=str(REPO_ROOT),
+        env={"PYTHONPATH": str(REPO_ROOT)},
+    )
+    async with Client(params, read_timeout_seconds=30) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        read = await client.call_tool("read_text", {"path": "a.txt"})
+    assert names == {"read_text", "list_dir", "search"}
+    assert read.structured_content["content"] == "hi\n"
+
+
+def test_claude_config_prints_json_by_default(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    result = runner.invoke(_app(), ["claude-config", "--servers", "utility,files", "--files-root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert list(printed["mcpServers"]) == ["mcploom-utility", "mcploom-files"]
+    assert printed["mcpServers"]["mcploom-files"]["args"][-1] == str(tmp_path)
+    assert not (tmp_path / ".config").exists()
+
+
+def test_claude_config_write_merges_into_the_given_file(tmp_path: Path) -> None:
+    target = tmp_path / "claude_desktop_config.json"
+    target.write_text(json.dumps({"mcpServers": {"mine": {"command": "x"}}}))
+    result = runner.invoke(_app(), ["claude-config", "--write", "--config", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "added: mcploom-utility" in result.output and "Backup" in result.output
+    assert set(json.loads(target.read_text())["mcpServers"]) == {"mine", "mcploom-utility"}
+
+
+def test_claude_config_write_defaults_to_the_os_location_under_home(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    result = runner.invoke(_app(), ["claude-config", "--write"])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / ".config" / "Claude" / "claude_desktop_config.json"
+    assert json.loads(written.read_text())["mcpServers"]["mcploom-utility"]["command"] == os.path.abspath(
+        sys.executable
+    )
+
+
+def test_claude_config_errors_are_usage_errors(tmp_path: Path) -> None:
+    missing = runner.invoke(_app(), ["claude-config", "--servers", "sql"])
+    assert missing.exit_code == 2 and "--sql-db" in missing.output
+    broken = tmp_path / "claude_desktop_config.json"
+    broken.write_text("{oops")
+    refused = runner.invoke(_app(), ["claude-config", "--write", "--config", str(broken)])
+    assert refused.exit_code == 1 and "nothing was changed" in refused.output
+    assert broken.read_text() == "{oops"
