@@ -305,10 +305,11 @@ def test_anthropic_streams_tool_use_with_partial_json(frontier_env: pytest.Monke
     )
     with ScriptedServer(AnthropicReply(text="Checking both.", tool_calls=calls)) as server:
         frontier_env.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        model = load_chat_model(f"anthropic:{CLAUDE}").bind_tools([get_weather])
+        model = load_chat_model(f"anthropic:{CLAUDE}").bind_tools([get_weather], tool_choice="any")
         chunks = list(model.stream("Weather in Paris and Oslo?"))
 
     assert server.requests[0].body["stream"] is True
+    assert server.requests[0].body["tool_choice"] == {"type": "any"}
     assert [t["name"] for t in server.requests[0].body["tools"]] == ["get_weather"]
     fragments = [tc["args"] for c in chunks for tc in c.tool_call_chunks if tc["args"]]
     assert len(fragments) > 4  # the arguments arrived as several input_json_delta pieces
@@ -405,10 +406,11 @@ def test_openai_streams_parallel_tool_calls(frontier_env: pytest.MonkeyPatch) ->
     )
     with ScriptedServer(OpenAIReply(tool_calls=calls)) as server:
         frontier_env.setenv("OPENAI_BASE_URL", f"{server.base_url}/v1")
-        model = load_chat_model(f"openai:{GPT}").bind_tools([get_weather])
+        model = load_chat_model(f"openai:{GPT}").bind_tools([get_weather], tool_choice="get_weather")
         chunks = list(model.stream("Weather in Paris and Oslo?"))
 
     assert server.requests[0].body["stream"] is True
+    assert server.requests[0].body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     fragments = [tc for c in chunks for tc in c.tool_call_chunks]
     assert {tc["index"] for tc in fragments} == {0, 1}
     assert len(fragments) > 4
