@@ -1,0 +1,62 @@
+"""Serve an ``MCPServer`` on stdio, answering a malformed input line with a JSON-RPC error.
+
+The SDK's stdio transport drops a line that is not JSON-RPC with only a debug log, so a client
+that sent it waits forever. :func:`run_stdio` serves exactly like ``server.run("stdio")`` but
+answers such a line with ``{"jsonrpc": "2.0", "id": null, "error": {"code": -32700, ...}}``
+(``-32600`` for JSON that is not a JSON-RPC message), as JSON-RPC 2.0 asks, and keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared._context_streams import create_context_streams
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from pydantic import ValidationError
+
+__all__ = ["malformed_line_error", "run_stdio"]
+
+logger = logging.getLogger(__name__)
+
+
+def malformed_line_error(exc: Exception) -> JSONRPCError:
+    """The JSON-RPC error that answers an input line the transport could not read as a message."""
+    not_json = isinstance(exc, ValidationError) and any(err["type"] == "json_invalid" for err in exc.errors())
+    if not_json or not isinstance(exc, ValidationError):
+        code, what = PARSE_ERROR, "Parse error: the line is not valid JSON"
+    else:
+        code, what = INVALID_REQUEST, "Invalid request: the JSON is not a JSON-RPC 2.0 message"
+    return JSONRPCError(
+        jsonrpc="2.0",
+        id=None,
+        error=ErrorData(code=code, message=f"{what}. Send one JSON-RPC 2.0 message per line, UTF-8 encoded."),
+    )
+
+
+async def _serve(server: MCPServer) -> None:
+    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async drives, too
+    async with stdio_server() as (read_stream, write_stream):
+        forward, messages = create_context_streams[SessionMessage | Exception](0)
+
+        async def answer_malformed_lines() -> None:
+            async with forward:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        logger.warning("Answered a malformed input line with a JSON-RPC error: %s", type(item).__name__)
+                        await write_stream.send(SessionMessage(malformed_line_error(item)))
+                    else:
+                        await forward.send(item)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(answer_malformed_lines)
+            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+            tasks.cancel_scope.cancel()
+
+
+def run_stdio(server: MCPServer) -> None:
+    """Serve ``server`` on stdin/stdout until stdin closes (a drop-in for ``server.run("stdio")``)."""
+    anyio.run(_serve, server)
