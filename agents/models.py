@@ -239,7 +239,11 @@ def _load_openai(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
 def _load_openai_compatible(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
-    options.pop("base_url", None)  # the spec's URL is the one the user chose
+    if "base_url" in options:
+        raise ConfigError(
+            f"At model {str(spec)!r}: base_url={options['base_url']!r} conflicts with the URL in the spec. "
+            "Put the server's URL in the spec only: openai-compatible:<base_url>#<model>."
+        )
     key = options.pop("api_key", None) or os.environ.get(OPENAI_COMPATIBLE_KEY_VAR) or OPENAI_COMPATIBLE_PLACEHOLDER_KEY
     if "max_tokens" in options:
         # ChatOpenAI sends max_tokens as max_completion_tokens, which llama-cpp-python's server

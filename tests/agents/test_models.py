@@ -211,6 +211,11 @@ def test_empty_api_key_counts_as_missing(frontier_env: pytest.MonkeyPatch) -> No
         ("openai-compatible:http://h:1/v1#m", {"n_threads": 2}, "option n_threads applies only to local"),
         ("gguf:/m/x.gguf", {"api_key": "k"}, "option api_key applies only to frontier and openai-compatible"),
         (f"anthropic:{CLAUDE}", {"seed": 7}, "Anthropic's Messages API has no 'seed' option"),
+        (
+            "openai-compatible:http://h:1/v1#m",
+            {"base_url": "http://other/v1"},
+            "base_url='http://other/v1' conflicts with the URL in the spec",
+        ),
     ],
 )
 def test_options_that_do_not_apply_are_refused(
