@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -93,25 +94,23 @@ def free_port() -> int:
 def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The utility server over streamable HTTP on a free port, once it accepts connections."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mcp_servers.utility", "--http", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"utility HTTP server did not listen: {process.stderr.read()!r}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp", process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-m", "mcp_servers.utility", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryFile() as log, subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(f"utility HTTP server did not listen: {log.read()!r}") from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}/mcp", process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
