@@ -134,7 +134,7 @@ def test_local_catalog_model_answers(smollm2: Path) -> None:
     reason="ChatLlamaCpp counts llama-cpp-python's closing stream part (text '', finish_reason) as "
     "a token: max_tokens=4 reports output_tokens=5 (local_models/chat_model.py, len(pieces))",
 )
-def test_local_usage_counts_the_generated_tokens() -> None:
+def test_local_usage_counts_the_generated_tokens(smollm2: Path) -> None:
     reply = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=4).invoke(LONG_PROMPT)
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["output_tokens"] == 4
@@ -145,7 +145,7 @@ def test_gguf_model_streams(smollm2: Path) -> None:
     assert streamed(model, LONG_PROMPT).text.strip()
 
 
-def test_local_model_from_a_spec_makes_schema_valid_tool_calls() -> None:
+def test_local_model_from_a_spec_makes_schema_valid_tool_calls(smollm2: Path) -> None:
     model = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=64)
     reply = model.bind_tools([book_table], tool_choice="book_table").invoke("Table for 4 at Chez Anna.")
     (call,) = reply.tool_calls
