@@ -444,6 +444,8 @@ def _build_tools(sessions: Sequence[_Session], call_timeout: float | None, home:
     for session in sessions:
         for mcp_tool in session.mcp_tools:
             name = _tool_name(mcp_tool.name)
+            if name != mcp_tool.name:
+                logger.debug("Tool %r of MCP server %r is named %r for chat APIs", mcp_tool.name, session.name, name)
             if counts[name] > 1:
                 prefixed = _tool_name(f"{session.name}__{mcp_tool.name}")
                 logger.debug(
@@ -480,14 +482,13 @@ def _structured_tool(
             )
         return asyncio.run_coroutine_threadsafe(call(**arguments), home.loop).result()
 
+    fallback = f"The {mcp_tool.name!r} tool of MCP server {session.name!r}."
     annotations = mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
     metadata: dict[str, Any] = {"mcp_server": session.name, "mcp_tool": mcp_tool.name}
     metadata.update({hint: annotations.get(hint, default) for hint, default in _ANNOTATION_DEFAULTS.items()})
     return StructuredTool(
         name=name,
-        description=mcp_tool.description
-        or mcp_tool.title
-        or f"The {mcp_tool.name!r} tool of MCP server {session.name!r}.",
+        description=mcp_tool.description or mcp_tool.title or fallback,
         args_schema=mcp_tool.input_schema,
         coroutine=call,
         func=call_sync,

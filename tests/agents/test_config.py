@@ -192,9 +192,7 @@ def test_json_that_is_not_an_object(tmp_path: Path) -> None:
 def test_file_errors_name_the_file_for_entries_too(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"mcpServers": {"a": {}}}))
-    with pytest.raises(
-        ConfigError, match=rf"^At {re.escape(str(path))}: mcpServers.a: the entry has neither"
-    ):
+    with pytest.raises(ConfigError, match=rf"^At {re.escape(str(path))}: mcpServers.a: the entry has neither"):
         load_servers(path)
 
 

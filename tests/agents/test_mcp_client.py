@@ -151,7 +151,7 @@ async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -
     assert info.instructions == "Exact arithmetic and the current time."
     assert info.tool_names == ("calculate", "now", "convert_time")
     assert info.target.endswith("-m mcp_servers.utility")
-    assert toolkit.servers["flaky"].tool_names == ("echo", "pid", "hang", "crash")
+    assert toolkit.servers["flaky"].tool_names == ("echo", "text_upper", "pid", "hang", "crash")
 
 
 async def test_calculate_returns_text_and_structured_artifact(toolkit: MCPToolkit) -> None:
@@ -259,7 +259,14 @@ async def test_two_servers_with_the_same_tools_get_prefixed_names(
 
 
 async def test_names_without_collisions_are_not_prefixed(toolkit: MCPToolkit) -> None:
-    assert [t.name for t in toolkit.tools] == ["calculate", "now", "convert_time", "echo", "pid", "hang", "crash"]
+    names = ["calculate", "now", "convert_time", "echo", "text_upper", "pid", "hang", "crash"]
+    assert [t.name for t in toolkit.tools] == names
+
+
+async def test_names_chat_apis_reject_are_made_safe(toolkit: MCPToolkit) -> None:
+    upper = tool(toolkit, "text_upper")
+    assert upper.metadata["mcp_tool"] == "text.upper"
+    assert await upper.ainvoke({"text": "mcp"}) == "MCP"
 
 
 # --- servers that fail to start ----------------------------------------------------------
