@@ -174,13 +174,10 @@ def _read_json(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"At {path}: cannot read the MCP server config: {exc.strerror or exc}. "
-            "Check the path and permissions."
+            f"At {path}: cannot read the MCP server config: {exc.strerror or exc}. Check the path and permissions."
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"At {path}: the file is not UTF-8 text ({exc.reason}). Save it as UTF-8 JSON."
-        ) from None
+        raise ConfigError(f"At {path}: the file is not UTF-8 text ({exc.reason}). Save it as UTF-8 JSON.") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -196,9 +193,7 @@ def _server(name: Any, entry: Any, where: str) -> ServerConfig:
     at = f"At {where}mcpServers.{name}"
     if isinstance(entry, StdioServer | HttpServer):
         if entry.name != name:
-            raise ConfigError(
-                f"{at}: the entry is named {entry.name!r}. Give it the name {name!r} or move it."
-            )
+            raise ConfigError(f"{at}: the entry is named {entry.name!r}. Give it the name {name!r} or move it.")
         return entry
     if not isinstance(entry, Mapping):
         raise ConfigError(
@@ -218,9 +213,7 @@ def _server(name: Any, entry: Any, where: str) -> ServerConfig:
         return HttpServer(name=name, url=_url(entry["url"], at), headers=_strings(entry, "headers", at))
     if "command" in entry:
         if kind == "streamable-http":
-            raise ConfigError(
-                f'{at}: "type" is "{entry["type"]}" but the entry has no "url". Add the server\'s URL.'
-            )
+            raise ConfigError(f'{at}: "type" is "{entry["type"]}" but the entry has no "url". Add the server\'s URL.')
         _warn_unknown(entry, _STDIO_KEYS, at)
         command = entry["command"]
         if not isinstance(command, str) or not command.strip():
@@ -230,9 +223,7 @@ def _server(name: Any, entry: Any, where: str) -> ServerConfig:
             )
         cwd = entry.get("cwd")
         if cwd is not None and not isinstance(cwd, str):
-            raise ConfigError(
-                f"{at}.cwd: expected a directory path string, got {_kind(cwd)}. Quote the path."
-            )
+            raise ConfigError(f"{at}.cwd: expected a directory path string, got {_kind(cwd)}. Quote the path.")
         return StdioServer(
             name=name,
             command=command,
@@ -252,13 +243,10 @@ def _declared_type(entry: Mapping[str, Any], at: str) -> Transport | None:
     declared = entry["type"]
     if declared == "sse":
         raise ConfigError(
-            f"{at}.type: the legacy SSE transport is not supported. "
-            'Serve streamable HTTP and use "type": "http".'
+            f'{at}.type: the legacy SSE transport is not supported. Serve streamable HTTP and use "type": "http".'
         )
     if declared not in _TYPE_ALIASES:
-        raise ConfigError(
-            f'{at}.type: unknown transport {declared!r}. Use "stdio" or "http" (or leave it out).'
-        )
+        raise ConfigError(f'{at}.type: unknown transport {declared!r}. Use "stdio" or "http" (or leave it out).')
     return _TYPE_ALIASES[declared]
 
 
@@ -278,9 +266,7 @@ def _args(args: Any, at: str) -> tuple[str, ...]:
         )
     for index, arg in enumerate(args):
         if not isinstance(arg, str):
-            raise ConfigError(
-                f"{at}.args[{index}]: expected a string, got {arg!r}. Quote it: {json.dumps(str(arg))}."
-            )
+            raise ConfigError(f"{at}.args[{index}]: expected a string, got {arg!r}. Quote it: {json.dumps(str(arg))}.")
     return tuple(args)
 
 
@@ -290,8 +276,7 @@ def _strings(entry: Mapping[str, Any], key: str, at: str) -> Mapping[str, str]:
         return MappingProxyType({})
     if not isinstance(value, Mapping):
         raise ConfigError(
-            f"{at}.{key}: expected an object of string values, got {_kind(value)}. "
-            f'Write "{key}": {{"NAME": "value"}}.'
+            f'{at}.{key}: expected an object of string values, got {_kind(value)}. Write "{key}": {{"NAME": "value"}}.'
         )
     for item_key, item in value.items():
         if not isinstance(item, str):
