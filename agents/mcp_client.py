@@ -131,6 +131,12 @@ class MCPToolkit:
             command line or URL, what went wrong and the last lines of its stderr. Servers that
             did start are closed again before this is raised.
 
+    The toolkit belongs to the event loop that enters it. Entering and leaving may happen in
+    different tasks of that loop (each session has its own task), so a synchronous API can keep
+    the loop in a background thread: enter with ``asyncio.run_coroutine_threadsafe(
+    toolkit.__aenter__(), loop)``, call ``tool.invoke(...)`` from any other thread (the call is
+    handed to the loop), and leave the same way with ``__aexit__``.
+
     Example:
         >>> async def main() -> str:  # doctest: +SKIP
         ...     servers = {"utility": {"command": "python", "args": ["-m", "mcp_servers.utility"]}}

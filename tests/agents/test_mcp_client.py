@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -203,6 +204,29 @@ async def test_sync_invoke_from_another_thread_uses_the_session_loop(toolkit: MC
     assert '"result": 42' in content
     with pytest.raises(RuntimeError, match="would deadlock"):
         calculate.invoke({"expression": "6 * 7"})
+
+
+def run_toolkit_on_a_background_loop() -> str:
+    """What a sync API does: the toolkit lives on a loop in another thread, entered and left by
+    separate tasks, while plain synchronous code calls its tools."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    toolkit = MCPToolkit({"utility": UTILITY})
+    try:
+        asyncio.run_coroutine_threadsafe(toolkit.__aenter__(), loop).result(60)
+        try:
+            return tool(toolkit, "calculate").invoke({"expression": "1234 * 5678"})
+        finally:
+            asyncio.run_coroutine_threadsafe(toolkit.__aexit__(None, None, None), loop).result(60)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def test_toolkit_on_a_background_loop_serves_sync_callers(no_leaked_processes: None) -> None:
+    assert '"result": 7006652' in await asyncio.to_thread(run_toolkit_on_a_background_loop)
 
 
 # --- streamable HTTP, several servers ------------------------------------------------------
