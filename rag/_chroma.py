@@ -32,9 +32,7 @@ def make_client(chroma_path: Path | None, host: str | None, port: int) -> Any:
         import chromadb
         from chromadb.config import Settings
     except ImportError:
-        raise StoreError(
-            "The vector store needs chromadb: `pip install chromadb` (or mcploom[rag])."
-        ) from None
+        raise StoreError("The vector store needs chromadb: `pip install chromadb` (or mcploom[rag]).") from None
     settings = Settings(anonymized_telemetry=False)
     if host:
         try:
@@ -52,9 +50,7 @@ def make_client(chroma_path: Path | None, host: str | None, port: int) -> Any:
     return chromadb.PersistentClient(path=str(chroma_path), settings=settings)
 
 
-def iter_all(
-    collection: Any, include: list[str], where: dict[str, Any] | None = None
-) -> Iterator[dict[str, Any]]:
+def iter_all(collection: Any, include: list[str], where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Page through a collection: yields ``collection.get`` answers of up to ``PAGE`` records."""
     offset = 0
     while True:

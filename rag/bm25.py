@@ -78,13 +78,9 @@ class BM25Index:
 
         if self._stem is None:
             self._stem = _stemmer()
-        return bm25s.tokenize(
-            list(texts), stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
-        )
+        return bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False)
 
-    def build(
-        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
-    ) -> BM25Index:
+    def build(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> BM25Index:
         """Index these chunks, replacing whatever was indexed before; returns ``self``."""
         import bm25s
 
@@ -119,9 +115,7 @@ class BM25Index:
             if not mask.any():
                 return []
         k = min(k, len(self.ids))
-        docs, scores = self._retriever.retrieve(
-            tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
+        docs, scores = self._retriever.retrieve(tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def save(self, folder: Path) -> None:
@@ -188,6 +182,4 @@ def _fsync_tree(folder: Path) -> None:
                 with file.open("rb") as handle:
                     os.fsync(handle.fileno())
     except OSError as exc:  # pragma: no cover - fsync is best effort
-        raise StoreError(
-            f"Cannot flush the BM25 index to disk in {folder}: {exc}. Check free space."
-        ) from exc
+        raise StoreError(f"Cannot flush the BM25 index to disk in {folder}: {exc}. Check free space.") from exc

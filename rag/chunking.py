@@ -87,12 +87,10 @@ def chunk_document(
         raise ConfigurationError(f"chunk_tokens={chunk_tokens} is too small; use at least 8 (e.g. 200).")
     if not 0 <= overlap_tokens <= chunk_tokens // 2:
         raise ConfigurationError(
-            f"overlap_tokens={overlap_tokens} must be between 0 and half of "
-            f"chunk_tokens ({chunk_tokens // 2})."
+            f"overlap_tokens={overlap_tokens} must be between 0 and half of chunk_tokens ({chunk_tokens // 2})."
         )
     text = doc.text
-    pieces = _split(text, 0, len(text), 0, chunk_tokens, count_tokens)
-    spans = _pack(text, pieces, chunk_tokens, overlap_tokens, count_tokens)
+    spans = _sections(text, chunk_tokens, overlap_tokens, count_tokens)
     headings = heading_paths(text)
     chunks: list[Chunk] = []
     doc_id = doc.id
@@ -120,15 +118,30 @@ def chunk_document(
     return chunks
 
 
+def _sections(text: str, budget: int, overlap: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Chunk each heading section on its own; neighbouring sections that fit whole share a chunk."""
+    bounds = [0, *_cuts(text, 0, len(text), 0), len(text)]
+    spans: list[tuple[int, int]] = []
+    last_whole = False
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        pieces = _split(text, start, end, 1, budget, count)
+        packed = _pack(text, pieces, budget, overlap, count)
+        whole = len(packed) == 1
+        if whole and last_whole and spans and count(text[spans[-1][0] : packed[0][1]]) <= budget:
+            spans[-1] = (spans[-1][0], packed[0][1])
+        else:
+            spans.extend(packed)
+        last_whole = whole
+    return spans
+
+
 def _cuts(text: str, start: int, end: int, level: int) -> list[int]:
     pattern, before = _LEVELS[level]
     cuts = [m.start() if before else m.end() for m in pattern.finditer(text, start, end)]
     return [c for c in cuts if start < c < end]
 
 
-def _split(
-    text: str, start: int, end: int, level: int, budget: int, count: TokenCounter
-) -> list[tuple[int, int]]:
+def _split(text: str, start: int, end: int, level: int, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
     if count(text[start:end]) <= budget:
         return [(start, end)]
     if level == len(_LEVELS):

@@ -83,9 +83,7 @@ class SentenceTransformerEmbedder:
         batch_size: Passages per forward pass.
     """
 
-    def __init__(
-        self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str | None = None, batch_size: int = 64
-    ):
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str | None = None, batch_size: int = 64):
         self.name = model
         self.device = device
         self.batch_size = batch_size
@@ -118,8 +116,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise EmbeddingModelError(
-                "Embedding needs sentence-transformers: "
-                "`pip install sentence-transformers` (or mcploom[rag])."
+                "Embedding needs sentence-transformers: `pip install sentence-transformers` (or mcploom[rag])."
             ) from None
         log.info("loading embedding model %s", target)
         try:

@@ -52,9 +52,7 @@ def rrf(
     if weights is None:
         weights = [1.0] * len(rankings)
     if len(weights) != len(rankings):
-        raise ConfigurationError(
-            f"Got {len(weights)} weights for {len(rankings)} rankings; give one per ranking."
-        )
+        raise ConfigurationError(f"Got {len(weights)} weights for {len(rankings)} rankings; give one per ranking.")
     scores: dict[str, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):

@@ -101,9 +101,7 @@ class SourceInfo(NamedTuple):
     chunks: int
 
 
-def list_collections(
-    path: str | Path | None = None, *, host: str | None = None, port: int = 8000
-) -> list[str]:
+def list_collections(path: str | Path | None = None, *, host: str | None = None, port: int = 8000) -> list[str]:
     """Names of the collections in an index folder (or on a Chroma server), sorted.
 
     Raises:
@@ -188,9 +186,7 @@ class Index:
         self.reranker = reranker
         self.chunk_tokens = chunk_tokens
         self.overlap_tokens = overlap_tokens
-        chunk_document(
-            Document(source="check", text="x"), chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens
-        )
+        chunk_document(Document(source="check", text="x"), chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
         self._client = make_client(self.path / "chroma", host, port)
         wanted = {"embedding_model": embedder.name, "chunking": f"{chunk_tokens}/{overlap_tokens}"}
         self._collection = self._client.get_or_create_collection(
@@ -355,11 +351,7 @@ class Index:
         with self._write_lock():
             removed = 0
             for key in dict.fromkeys([source, _resolve_source(source)]):
-                ids = [
-                    i
-                    for page in iter_all(self._collection, include=[], where={"source": key})
-                    for i in page["ids"]
-                ]
+                ids = [i for page in iter_all(self._collection, include=[], where={"source": key}) for i in page["ids"]]
                 if ids:
                     self._collection.delete(ids=ids)
                     removed += len(ids)
@@ -463,9 +455,7 @@ class Index:
                 for position, score in bm25.search(text, n, allowed if where else None):
                     chunk_id = bm25.ids[position]
                     if chunk_id not in pool:
-                        pool[chunk_id] = Chunk.from_stored(
-                            chunk_id, bm25.texts[position], bm25.metadatas[position]
-                        )
+                        pool[chunk_id] = Chunk.from_stored(chunk_id, bm25.texts[position], bm25.metadatas[position])
                     ranking.append(chunk_id)
                     scores.append(score)
                 rankings.append(ranking)
@@ -486,9 +476,7 @@ class Index:
         hits = hits[:k]
         return Results([c for c, _ in hits], [float(s) for _, s in hits])
 
-    def _dense(
-        self, text: str, n: int, where: Where | None, pool: dict[str, Chunk]
-    ) -> tuple[list[str], list[float]]:
+    def _dense(self, text: str, n: int, where: Where | None, pool: dict[str, Chunk]) -> tuple[list[str], list[float]]:
         total = self.count()
         if total == 0:
             return [], []

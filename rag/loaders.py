@@ -148,12 +148,8 @@ def _load_jsonl(source: str, text: str) -> list[Document]:
         record_id = str(record.get("_id", record.get("id", number)))
         title = record.get("title") or ""
         full = f"{title}\n\n{body}" if title else body
-        extra = {
-            k: v for k, v in (record.get("metadata") or {}).items() if isinstance(v, str | int | float | bool)
-        }
-        docs.append(
-            Document(source=f"{source}#{record_id}", text=_normalise(full), title=title, metadata=extra)
-        )
+        extra = {k: v for k, v in (record.get("metadata") or {}).items() if isinstance(v, str | int | float | bool)}
+        docs.append(Document(source=f"{source}#{record_id}", text=_normalise(full), title=title, metadata=extra))
     if not docs:
         reason = f"{bad} malformed line(s) and no usable record" if bad else "no records with text"
         raise LoadError(
@@ -177,9 +173,7 @@ def _load_pdf(path: Path) -> Document:
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoadError(
-            source, f"corrupt or unreadable PDF ({type(exc).__name__}: {exc}). Re-export it."
-        ) from None
+        raise LoadError(source, f"corrupt or unreadable PDF ({type(exc).__name__}: {exc}). Re-export it.") from None
     starts: list[int] = []
     parts: list[str] = []
     offset = 0

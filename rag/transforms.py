@@ -46,10 +46,7 @@ def multi_query(llm: LLM, n: int = 3, prompt: str = MULTI_QUERY_PROMPT) -> Query
         raise ConfigurationError(f"multi_query needs n >= 1, got {n}.")
 
     def transform(query: str) -> list[str]:
-        lines = [
-            _BULLET.sub("", line).strip().strip('"')
-            for line in llm(prompt.format(n=n, query=query)).splitlines()
-        ]
+        lines = [_BULLET.sub("", line).strip().strip('"') for line in llm(prompt.format(n=n, query=query)).splitlines()]
         variants = [query]
         for line in lines:
             if line and line.lower() not in {v.lower() for v in variants}:
