@@ -54,7 +54,9 @@ class ChatLlamaCpp(BaseChatModel):
     top_k: int = 40
     top_p: float = 0.95
     min_p: float = 0.05
-    repeat_penalty: float = Field(default=1.0, description="Repetition penalty (1.0 = off).")
+    repeat_penalty: float = Field(
+        default=1.1, description="Repetition penalty (1.0 = off); 1.1 stops small models looping greedily."
+    )
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
     max_tokens: int = Field(default=512, description="Most tokens to generate per reply.")
@@ -128,6 +130,7 @@ class ChatLlamaCpp(BaseChatModel):
         prompt = loaded.render(_to_chat_messages(messages, protocol, loaded), _template_tools(protocol, loaded))
         streamer = protocol.streamer() if protocol else None
         pieces: list[str] = []
+        generated = 0
         finish_reason = None
         with loaded.lock:
             prompt_tokens = len(loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
@@ -141,6 +144,8 @@ class ChatLlamaCpp(BaseChatModel):
                 choice = part["choices"][0]
                 piece, finish_reason = choice["text"], choice.get("finish_reason") or finish_reason
                 pieces.append(piece)
+                # One streamed piece per generated token, except the closing piece that carries the reason.
+                generated += choice.get("finish_reason") is None
                 delta = streamer.feed(piece) if streamer else piece
                 if delta:
                     chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
@@ -149,7 +154,7 @@ class ChatLlamaCpp(BaseChatModel):
                     yield chunk
         text = "".join(pieces)
         usage = UsageMetadata(
-            input_tokens=prompt_tokens, output_tokens=len(pieces), total_tokens=prompt_tokens + len(pieces)
+            input_tokens=prompt_tokens, output_tokens=generated, total_tokens=prompt_tokens + generated
         )
         yield ChatGenerationChunk(
             message=_final_chunk(text, protocol, streamer is not None and streamer.answering, usage),
@@ -197,6 +202,8 @@ def _final_chunk(text: str, protocol: ToolProtocol | None, streamed: bool, usage
     try:
         reply = protocol.parse(text)
     except ValueError as exc:
+        if streamed:  # an answer cut off by max_tokens: what was streamed is the answer
+            return AIMessageChunk(content="", usage_metadata=usage)
         return AIMessageChunk(
             content="",
             usage_metadata=usage,
@@ -225,12 +232,6 @@ def _call_id() -> str:
     return f"call_{uuid.uuid4().hex[:16]}"
 
 
-def _text(content: str | list[Any]) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(block if isinstance(block, str) else block.get("text", "") for block in content)
-
-
 def _to_chat_messages(
     messages: list[BaseMessage], protocol: ToolProtocol | None, loaded: LoadedModel
 ) -> list[dict[str, Any]]:
@@ -238,11 +239,11 @@ def _to_chat_messages(
     out: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, SystemMessage):
-            out.append({"role": "system", "content": _text(message.content)})
+            out.append({"role": "system", "content": message.text})
         elif isinstance(message, HumanMessage):
-            out.append({"role": "user", "content": _text(message.content)})
+            out.append({"role": "user", "content": message.text})
         elif isinstance(message, AIMessage):
-            entry: dict[str, Any] = {"role": "assistant", "content": _text(message.content)}
+            entry: dict[str, Any] = {"role": "assistant", "content": message.text}
             if message.tool_calls:
                 entry["tool_calls"] = [
                     {
@@ -254,7 +255,7 @@ def _to_chat_messages(
                 ]
             out.append(entry)
         elif isinstance(message, ToolMessage):
-            content = _text(message.content)
+            content = message.text
             if loaded.renders_tool_role:
                 out.append({"role": "tool", "content": content, "tool_call_id": message.tool_call_id})
             else:

@@ -128,7 +128,8 @@ class ToolProtocol:
         if self.tagged:
             body = body.removeprefix(_OPEN.strip()).removesuffix(_CLOSE.strip()).strip()
         try:
-            call = json.loads(body)
+            # strict=False: the grammar lets control characters (a raw newline in SQL) into strings.
+            call = json.loads(body, strict=False)
         except json.JSONDecodeError as exc:
             raise ValueError(f"Incomplete tool call (raise max_tokens?): {exc.msg} in {text[:200]!r}") from None
         name, arguments = call["name"], call.get("arguments") or {}

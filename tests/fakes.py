@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
 
@@ -31,6 +34,19 @@ class ScriptedChatModel(GenericFakeChatModel):
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         self.seen.append(list(messages))
         return super()._generate(messages, *args, **kwargs)
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        # The parent streams text only; a scripted turn may also carry tool calls and usage.
+        message = self._generate(messages, *args, **kwargs).generations[0].message
+        for piece in re.split(r"(?<=\s)", message.text) if message.text else []:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece, id=message.id))
+        calls = [
+            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+            for i, c in enumerate(message.tool_calls)
+        ]
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content="", tool_call_chunks=calls, usage_metadata=message.usage_metadata, id=message.id)
+        )
 
 
 def tool_call(name: str, call_id: str | None = None, **args: Any) -> AIMessage:

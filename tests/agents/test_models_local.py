@@ -129,11 +129,6 @@ def test_local_catalog_model_answers(smollm2: Path) -> None:
     assert reply.usage_metadata["input_tokens"] > 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ChatLlamaCpp counts llama-cpp-python's closing stream part (text '', finish_reason) as "
-    "a token: max_tokens=4 reports output_tokens=5 (local_models/chat_model.py, len(pieces))",
-)
 def test_local_usage_counts_the_generated_tokens(smollm2: Path) -> None:
     reply = load_chat_model("local:smollm2-135m", n_ctx=512, n_threads=2, max_tokens=4).invoke(LONG_PROMPT)
     assert reply.usage_metadata is not None
