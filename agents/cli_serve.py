@@ -21,12 +21,16 @@ __all__ = ["register"]
 
 def serve(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help=f"Server to run: {', '.join(SERVER_NAMES)}.")],
+    name: Annotated[str | None, typer.Argument(help=f"Server to run: {', '.join(SERVER_NAMES)}.")] = None,
 ) -> None:
     """Run an mcploom MCP server (stdio; --http --port N for streamable HTTP).
 
-    Arguments after NAME go to the server, e.g. `mcploom serve files ~/notes --read-only`.
+    Arguments after NAME go to the server: `mcploom serve files ~/notes --read-only`;
+    `mcploom serve files --help` shows the server's own options.
     """
+    if name is None or name in ("-h", "--help"):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0 if name else 2)
     if name not in SERVER_NAMES:
         raise typer.BadParameter(f"unknown server {name!r}. Known servers: {', '.join(SERVER_NAMES)}.")
     importlib.import_module(f"mcp_servers.{name}").main(list(ctx.args))
@@ -92,5 +96,6 @@ def register(app: typer.Typer) -> None:
     app.command(
         "serve",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,  # `serve NAME --help` reaches the server's own parser
     )(serve)
     app.command("claude-config")(claude_config)

@@ -38,6 +38,16 @@ def test_serve_unknown_name_lists_the_known_ones() -> None:
     assert "unknown server 'nope'" in result.output and "utility, files, sql" in result.output
 
 
+def test_serve_help_and_the_server_help() -> None:
+    own = runner.invoke(_app(), ["serve", "--help"])
+    assert own.exit_code == 0 and "Server to run: utility, files, sql" in own.output
+    server = runner.invoke(_app(), ["serve", "files", "--help"])
+    assert server.exit_code == 0
+    assert "mcploom serve files" in server.output and "--read-only" in server.output and "--http" in server.output
+    bare = runner.invoke(_app(), ["serve"])
+    assert bare.exit_code == 2 and "Server to run" in bare.output
+
+
 def test_serve_passes_arguments_to_the_server(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["serve", "sql", str(tmp_path / "missing.db")])
     assert result.exit_code == 1

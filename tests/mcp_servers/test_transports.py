@@ -108,7 +108,9 @@ class RawStdio:
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_raw_stdio_bad_input_stdout_purity_and_startup_time(name: str, server_args, tmp_path: Path) -> None:
-    server = RawStdio([sys.executable, "-m", f"mcp_servers.{name}", *server_args(name)], tmp_path / "stderr.log")
+    # DEBUG logging: the most a server ever logs, all of which must go to stderr.
+    command = [sys.executable, "-m", f"mcp_servers.{name}", *server_args(name), "--log-level", "DEBUG"]
+    server = RawStdio(command, tmp_path / "stderr.log")
     try:
         init = server.request(
             1,
@@ -147,6 +149,7 @@ def test_raw_stdio_bad_input_stdout_purity_and_startup_time(name: str, server_ar
     for line in server.lines:
         message = json.loads(line)
         assert message["jsonrpc"] == "2.0" and ("result" in message or "error" in message or "method" in message)
+    assert (tmp_path / "stderr.log").stat().st_size > 0, "DEBUG logs should have reached stderr"
     print(f"{name}: tools/list answered {startup_s:.2f} s after spawn (this run)")
 
 
