@@ -18,6 +18,7 @@ at least as strict as the MCP reference filesystem server:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -37,7 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FD = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd
+_DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd  # os.replace shares rename's dir_fd support
 
 
 class PathPolicyError(ValueError):
@@ -115,9 +116,7 @@ class Sandbox:
                 f"Path {shown} starts with '~'; home expansion is not allowed. Use a path in {self._hint()}."
             )
         if "\\" in path or _DRIVE.match(path):
-            raise PathPolicyError(
-                f"Path {shown} uses Windows syntax (backslash or drive letter). Use '/' separators."
-            )
+            raise PathPolicyError(f"Path {shown} uses Windows syntax (backslash or drive letter). Use '/' separators.")
         if path.lower().startswith("file:"):
             raise PathPolicyError(f"Path {shown} is a URL. Send a plain path inside {self._hint()}.")
         if _ENCODED.search(path):
@@ -126,9 +125,7 @@ class Sandbox:
             )
         parts = [part for part in path.split("/") if part not in ("", ".")]
         if ".." in parts:
-            raise PathPolicyError(
-                f"Path {shown} contains '..'; use a path inside {self._hint()} without '..'."
-            )
+            raise PathPolicyError(f"Path {shown} contains '..'; use a path inside {self._hint()} without '..'.")
         for part in parts:
             if len(os.fsencode(part)) > MAX_NAME_BYTES:
                 raise PathPolicyError(f"A name in path {shown} is longer than {MAX_NAME_BYTES} bytes.")
@@ -222,10 +219,21 @@ class Sandbox:
         if not any(_within(actual, root) for root in self._real):
             raise PathPolicyError(f"{expected!r} was swapped for a link outside the allowed roots; refused.")
 
+    def _open_nofollow(self, real: Path, flags: int) -> int:
+        """``os.open`` that refuses (rather than follows) a last component swapped for a link."""
+        try:
+            return os.open(real, flags | _NOFOLLOW | _CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and os.path.islink(real):
+                raise PathPolicyError(
+                    f"{self.display(real)!r} became a symbolic link after it was checked; refused."
+                ) from None
+            raise
+
     @contextmanager
     def open_file(self, real: Path) -> Iterator[int]:
         """Open a resolved file for reading without following a link, and check where it landed."""
-        fd = os.open(real, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        fd = self._open_nofollow(real, os.O_RDONLY)
         try:
             self._verify_fd(fd, os.fspath(real))
             if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -241,7 +249,7 @@ class Sandbox:
             self._check_real(os.path.realpath(real), os.fspath(real))
             yield None
             return
-        fd = os.open(real, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        fd = self._open_nofollow(real, os.O_RDONLY | _DIRECTORY)
         try:
             self._verify_fd(fd, os.fspath(real))
             yield fd

@@ -71,14 +71,27 @@ def test_write_replaces_a_link_planted_after_the_check(files_root: Path, tmp_pat
 
 
 def test_write_refuses_a_parent_swapped_after_the_check(files_root: Path, tmp_path: Path) -> None:
-    """Check ``docs/x``, then ``docs`` becomes a link to outside: the opened directory is re-checked."""
+    """Check ``docs/x``, then ``docs`` becomes a link to outside: opening it refuses the link."""
     sandbox = Sandbox([files_root])
     parent, name = sandbox.resolve_new("docs/x.txt")
     os.rename(files_root / "docs", files_root / "docs_moved")
     os.symlink(tmp_path / "outside", files_root / "docs")
-    with pytest.raises(PathPolicyError, match="outside the allowed roots"):
+    with pytest.raises(PathPolicyError, match="became a symbolic link"):
         sandbox.write_atomic(parent, name, b"pwned")
     assert sorted(os.listdir(tmp_path / "outside")) == ["secret.txt"]
+
+
+def test_write_refuses_a_grandparent_swapped_after_the_check(files_root: Path, tmp_path: Path) -> None:
+    """Check ``docs/sub/x``, then ``docs`` becomes a link: the opened directory's real path is re-checked."""
+    sandbox = Sandbox([files_root])
+    (files_root / "docs" / "sub").mkdir()
+    (tmp_path / "outside" / "sub").mkdir()
+    parent, name = sandbox.resolve_new("docs/sub/x.txt")
+    os.rename(files_root / "docs", files_root / "docs_moved")
+    os.symlink(tmp_path / "outside", files_root / "docs")
+    with pytest.raises(PathPolicyError, match="outside the allowed roots"):
+        sandbox.write_atomic(parent, name, b"pwned")
+    assert os.listdir(tmp_path / "outside" / "sub") == []
 
 
 def test_read_refuses_a_file_swapped_for_a_link_after_the_check(files_root: Path, tmp_path: Path) -> None:
@@ -86,7 +99,7 @@ def test_read_refuses_a_file_swapped_for_a_link_after_the_check(files_root: Path
     real = sandbox.resolve("notes.txt")
     os.unlink(real)
     os.symlink(tmp_path / "outside" / "secret.txt", real)
-    with pytest.raises(OSError):  # O_NOFOLLOW: ELOOP instead of following the link
+    with pytest.raises(PathPolicyError, match="became a symbolic link"):  # O_NOFOLLOW, not followed
         with sandbox.open_file(real):
             pass
 
@@ -118,3 +131,43 @@ def test_read_refuses_a_parent_swapped_after_the_check(files_root: Path, tmp_pat
 )
 def test_glob_regex(pattern: str, path: str, matches: bool) -> None:
     assert bool(glob_regex(pattern).match(path)) is matches
+
+
+def test_racing_parent_swaps_never_let_a_write_out(files_root: Path, tmp_path: Path) -> None:
+    """A thread flips ``sw`` between a real directory and a link to outside while writes run.
+
+    Every write either lands inside the root or is refused; none reaches ``outside``.
+    """
+    import threading
+
+    sandbox = Sandbox([files_root])
+    outside = tmp_path / "outside"
+    real_dir, link = files_root / "sw_real", files_root / "sw"
+    real_dir.mkdir()
+    os.symlink(real_dir, link)
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            for target in (outside, real_dir):
+                tmp_link = files_root / ".sw_next"
+                os.symlink(target, tmp_link)
+                os.replace(tmp_link, link)  # atomic swap of the link
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    outcomes = {"written": 0, "refused": 0}
+    try:
+        for i in range(300):
+            try:
+                parent, name = sandbox.resolve_new(f"sw/f{i}.txt")
+                sandbox.write_atomic(parent, name, b"x")
+                outcomes["written"] += 1
+            except (PathPolicyError, FileNotFoundError):
+                outcomes["refused"] += 1
+    finally:
+        stop.set()
+        flipper.join()
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert outcomes["written"] + outcomes["refused"] == 300
+    assert len(os.listdir(real_dir)) == outcomes["written"]

@@ -173,3 +173,23 @@ async def test_write_attempt_fails_and_leaves_the_file_unchanged(
 
 def test_write_suite_is_large_enough() -> None:
     assert len(WRITE_ATTEMPTS) >= 30
+
+
+async def test_wal_database_is_read_and_its_file_left_unchanged(tmp_path: Path) -> None:
+    """A WAL-mode file: SQLite's readers add -wal/-shm side files, the database file stays byte-identical."""
+    import sqlite3
+
+    path = tmp_path / "wal.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.execute("INSERT INTO t VALUES (1), (2)")
+    conn.commit()
+    conn.close()
+    before = _sha256(path)
+    async with Client(create_server(path)) as client:
+        rows = await client.call_tool("query", {"sql": "SELECT sum(x) FROM t"})
+        write = await client.call_tool("query", {"sql": "INSERT INTO t VALUES (3)"})
+    assert rows.structured_content["rows"] == [[3]]
+    assert write.is_error and "read-only" in write.content[0].text
+    assert _sha256(path) == before
