@@ -159,30 +159,28 @@ def glob_regex(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
 
 
 def _read_lines(fd: int, start_line: int, max_lines: int | None, max_bytes: int) -> tuple[list[str], bool]:
-    """Read lines from ``start_line`` until ``max_lines`` or ``max_bytes``; say if more follow."""
+    """Read lines from ``start_line`` until ``max_lines`` or ``max_bytes``; say if more follow.
+
+    No line is read past ``max_bytes``, so one enormous line cannot fill memory.
+    """
     lines: list[str] = []
     used = 0
     with os.fdopen(os.dup(fd), "rb") as handle:
-        head = handle.peek(8192)[:8192] if hasattr(handle, "peek") else b""
-        if b"\x00" in head:
-            raise ToolError(
-                "The file looks binary (it contains null bytes); read_text reads UTF-8 text only."
-            )
-        for number, raw in enumerate(handle, start=1):
+        if b"\x00" in handle.peek(8192)[:8192]:
+            raise ToolError("The file looks binary (it contains null bytes); read_text reads UTF-8 text only.")
+        number = 0
+        while raw := handle.readline(max_bytes + 1):
+            number += 1
+            if len(raw) > max_bytes:
+                raise ToolError(f"Line {number} is longer than the {max_bytes}-byte limit; this is not line text.")
             if number < start_line:
                 continue
             if (max_lines is not None and len(lines) >= max_lines) or used + len(raw) > max_bytes:
-                if not lines and used + len(raw) > max_bytes:
-                    raise ToolError(
-                        f"Line {number} alone is {len(raw)} bytes, over the {max_bytes}-byte limit."
-                    )
                 return lines, True
             try:
                 lines.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                raise ToolError(
-                    f"Line {number} is not UTF-8 text; read_text reads UTF-8 text only."
-                ) from None
+                raise ToolError(f"Line {number} is not UTF-8 text; read_text reads UTF-8 text only.") from None
             used += len(raw)
     return lines, False
 
@@ -216,13 +214,9 @@ def create_server(
 
     @server.tool(annotations=_READ)
     def read_text(
-        path: Annotated[
-            str, Field(description="File path, relative to the first root or absolute inside a root.")
-        ],
+        path: Annotated[str, Field(description="File path, relative to the first root or absolute inside a root.")],
         start_line: Annotated[int, Field(ge=1, description="First line to return (1-based).")] = 1,
-        max_lines: Annotated[
-            int | None, Field(ge=1, description="Most lines to return; all if omitted.")
-        ] = None,
+        max_lines: Annotated[int | None, Field(ge=1, description="Most lines to return; all if omitted.")] = None,
     ) -> FileText:
         """Read a UTF-8 text file or a window of its lines. Long files come in parts: see next_start_line."""
         with _tool_errors():
@@ -245,9 +239,7 @@ def create_server(
 
     @server.tool(annotations=_READ)
     def list_dir(
-        path: Annotated[
-            str, Field(description="Directory, relative to the first root; '.' is the first root.")
-        ] = ".",
+        path: Annotated[str, Field(description="Directory, relative to the first root; '.' is the first root.")] = ".",
     ) -> DirListing:
         """List a directory: names, types (file, directory, symlink) and file sizes."""
         with _tool_errors():
@@ -271,9 +263,7 @@ def create_server(
                     else "other"
                 )
                 entries.append(Entry(name=name, type=kind, size=info.st_size if kind == "file" else None))
-        return DirListing(
-            path=sandbox.display(real), entries=entries, truncated=len(names) > MAX_LIST_ENTRIES
-        )
+        return DirListing(path=sandbox.display(real), entries=entries, truncated=len(names) > MAX_LIST_ENTRIES)
 
     @server.tool(annotations=_READ)
     def search(
@@ -285,9 +275,7 @@ def create_server(
             str | None, Field(description="Also require this text in the file; returns matching lines.")
         ] = None,
         path: Annotated[str, Field(description="Directory to search under; '.' is the first root.")] = ".",
-        case_sensitive: Annotated[
-            bool, Field(description="Match pattern and text case-sensitively.")
-        ] = False,
+        case_sensitive: Annotated[bool, Field(description="Match pattern and text case-sensitively.")] = False,
         max_results: Annotated[int, Field(ge=1, le=1000, description="Most matches to return.")] = 100,
     ) -> SearchResult:
         """Find files by glob pattern and, optionally, the lines that contain a text. Symlinks are skipped."""
@@ -315,9 +303,7 @@ def create_server(
                     else:
                         matches.extend(_grep(sandbox, full, needle, case_sensitive, max_read_bytes))
                     if len(matches) > max_results:
-                        return SearchResult(
-                            matches=matches[:max_results], files_scanned=scanned, truncated=True
-                        )
+                        return SearchResult(matches=matches[:max_results], files_scanned=scanned, truncated=True)
         return SearchResult(matches=matches, files_scanned=scanned, truncated=False)
 
     if read_only:
@@ -325,20 +311,14 @@ def create_server(
 
     def check_size(data: bytes) -> bytes:
         if len(data) > max_write_bytes:
-            raise ToolError(
-                f"Content is {len(data)} bytes; the write limit is {max_write_bytes}. Write less."
-            )
+            raise ToolError(f"Content is {len(data)} bytes; the write limit is {max_write_bytes}. Write less.")
         return data
 
     @server.tool(
-        annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
-        )
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
     )
     def write_text(
-        path: Annotated[
-            str, Field(description="File to write, relative to the first root or absolute in a root.")
-        ],
+        path: Annotated[str, Field(description="File to write, relative to the first root or absolute in a root.")],
         content: Annotated[str, Field(description="The whole new content, UTF-8 text.")],
         overwrite: Annotated[bool, Field(description="Replace the file if it exists.")] = False,
         create_dirs: Annotated[bool, Field(description="Create missing parent directories.")] = False,
@@ -351,26 +331,18 @@ def create_server(
             parent, name = sandbox.resolve_new(path)
             existed = os.path.lexists(parent / name)
             if existed and not overwrite:
-                raise ToolError(
-                    f"{path!r} exists. Pass overwrite=true to replace it, or use edit to change part."
-                )
+                raise ToolError(f"{path!r} exists. Pass overwrite=true to replace it, or use edit to change part.")
             sandbox.write_atomic(parent, name, data)
         return WriteResult(path=sandbox.display(parent / name), bytes_written=len(data), created=not existed)
 
     @server.tool(
-        annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
-        )
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
     )
     def edit(
         path: Annotated[str, Field(description="Text file to change.")],
-        old_text: Annotated[
-            str, Field(min_length=1, description="Exact text to replace, whitespace included.")
-        ],
+        old_text: Annotated[str, Field(min_length=1, description="Exact text to replace, whitespace included.")],
         new_text: Annotated[str, Field(description="Text to put in its place.")],
-        replace_all: Annotated[
-            bool, Field(description="Replace every occurrence, not just a unique one.")
-        ] = False,
+        replace_all: Annotated[bool, Field(description="Replace every occurrence, not just a unique one.")] = False,
         dry_run: Annotated[bool, Field(description="Only show the diff; change nothing.")] = False,
     ) -> EditResult:
         """Replace exact text in a file (once, unless replace_all). dry_run=true only shows the diff."""
@@ -408,9 +380,7 @@ def create_server(
         return EditResult(path=shown, replacements=count, applied=not dry_run, diff=diff)
 
     @server.tool(
-        annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
-        )
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
     )
     def move(
         source: Annotated[str, Field(description="File or directory to move or rename.")],
@@ -426,9 +396,7 @@ def create_server(
                 raise ToolError(f"{source!r} is an allowed root; it cannot be moved.")
             target = sandbox.absolute(destination)
             if os.path.isdir(target) and not os.path.islink(target):
-                raise ToolError(
-                    f"{destination!r} is an existing directory; give the full new path, name included."
-                )
+                raise ToolError(f"{destination!r} is an existing directory; give the full new path, name included.")
             if os.path.lexists(target) and not overwrite:
                 raise ToolError(f"{destination!r} exists. Pass overwrite=true to replace it.")
             parent, name = sandbox.resolve_new(destination)
@@ -472,12 +440,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("roots", nargs="+", metavar="ROOT", help="Directory the server may access.")
         parser.add_argument("--read-only", action="store_true", help="Leave out write_text, edit and move.")
-        parser.add_argument(
-            "--max-read-bytes", type=int, default=DEFAULT_MAX_READ_BYTES, help="Bytes per read."
-        )
-        parser.add_argument(
-            "--max-write-bytes", type=int, default=DEFAULT_MAX_WRITE_BYTES, help="Bytes per write."
-        )
+        parser.add_argument("--max-read-bytes", type=int, default=DEFAULT_MAX_READ_BYTES, help="Bytes per read.")
+        parser.add_argument("--max-write-bytes", type=int, default=DEFAULT_MAX_WRITE_BYTES, help="Bytes per write.")
 
     def factory(args: argparse.Namespace) -> MCPServer:
         try:

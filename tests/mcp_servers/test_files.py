@@ -146,3 +146,12 @@ async def test_move(files_root: Path) -> None:
     assert into_itself.is_error
     assert renamed_dir.structured_content["destination"] == "manual"
     assert sorted(os.listdir(files_root / "manual")) == ["api.md", "guide.md", "notes.txt"]
+
+
+async def test_an_enormous_line_is_refused_without_reading_it_all(files_root: Path) -> None:
+    (files_root / "one_line.txt").write_bytes(b"z" * 3_000_000)
+    async with Client(create_server([files_root], max_read_bytes=1000)) as client:
+        result = await client.call_tool("read_text", {"path": "one_line.txt"})
+        found = await client.call_tool("search", {"pattern": "*.txt", "text": "zzz"})
+    assert result.is_error and "longer than the 1000-byte limit" in result.content[0].text
+    assert not found.is_error and all(m["path"] != "one_line.txt" for m in found.structured_content["matches"])
