@@ -106,6 +106,8 @@ class MoveResult(BaseModel):
 
 
 _READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+_WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+_WRITE_IDEMPOTENT = _WRITE.model_copy(update={"idempotent_hint": True})
 
 
 @contextmanager
@@ -314,9 +316,7 @@ def create_server(
             raise ToolError(f"Content is {len(data)} bytes; the write limit is {max_write_bytes}. Write less.")
         return data
 
-    @server.tool(
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
-    )
+    @server.tool(annotations=_WRITE_IDEMPOTENT)
     def write_text(
         path: Annotated[str, Field(description="File to write, relative to the first root or absolute in a root.")],
         content: Annotated[str, Field(description="The whole new content, UTF-8 text.")],
@@ -335,9 +335,7 @@ def create_server(
             sandbox.write_atomic(parent, name, data)
         return WriteResult(path=sandbox.display(parent / name), bytes_written=len(data), created=not existed)
 
-    @server.tool(
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
-    )
+    @server.tool(annotations=_WRITE)
     def edit(
         path: Annotated[str, Field(description="Text file to change.")],
         old_text: Annotated[str, Field(min_length=1, description="Exact text to replace, whitespace included.")],
@@ -379,9 +377,7 @@ def create_server(
                 sandbox.write_atomic(real.parent, real.name, check_size(after.encode("utf-8")))
         return EditResult(path=shown, replacements=count, applied=not dry_run, diff=diff)
 
-    @server.tool(
-        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
-    )
+    @server.tool(annotations=_WRITE)
     def move(
         source: Annotated[str, Field(description="File or directory to move or rename.")],
         destination: Annotated[str, Field(description="New path (not an existing directory to move into).")],

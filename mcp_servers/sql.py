@@ -67,12 +67,8 @@ def connect_readonly(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
     """
     path = Path(db_path).expanduser().resolve()
     if not path.is_file():
-        raise DatabaseOpenError(
-            f"No SQLite database at {os.fspath(db_path)!r} ({path}). Give an existing file."
-        )
-    conn = sqlite3.connect(
-        f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-    )
+        raise DatabaseOpenError(f"No SQLite database at {os.fspath(db_path)!r} ({path}). Give an existing file.")
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -182,9 +178,7 @@ def create_server(
         instructions=f"Read-only SQL over the SQLite database {shown}: list_tables, describe, then query.",
     )
 
-    def run(
-        sql: str, params: Sequence[object] = (), limit: int | None = None
-    ) -> tuple[list[str], list[tuple], bool]:
+    def run(sql: str, params: Sequence[object] = (), limit: int | None = None) -> tuple[list[str], list[tuple], bool]:
         with closing(connect_readonly(db_path)) as conn, _deadline(conn, timeout_s):
             try:
                 cursor = conn.execute(sql, params)
@@ -196,9 +190,7 @@ def create_server(
         return columns, rows[:limit] if limit is not None else rows, more
 
     def table_type(name: str) -> str:
-        _, rows, _ = run(
-            "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", (name,)
-        )
+        _, rows, _ = run("SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", (name,))
         if not rows:
             names = [t.name for t in list_tables().tables]
             raise ToolError(f"No table or view named {name!r}. Tables here: {', '.join(names) or '(none)'}.")
@@ -239,22 +231,17 @@ def create_server(
             name=table,
             type=kind,
             columns=[
-                Column(name=c[1], type=c[2], not_null=bool(c[3]), default=c[4], primary_key=bool(c[5]))
-                for c in cols
+                Column(name=c[1], type=c[2], not_null=bool(c[3]), default=c[4], primary_key=bool(c[5])) for c in cols
             ],
             indexes=[i[1] for i in idx],
-            foreign_keys=[
-                ForeignKey(column=f[3], references_table=f[2], references_column=f[4]) for f in fks
-            ],
+            foreign_keys=[ForeignKey(column=f[3], references_table=f[2], references_column=f[4]) for f in fks],
             row_count=row_count,
             sql=sql[0][0] if sql else None,
         )
 
     @server.tool(annotations=_READ)
     def query(
-        sql: Annotated[
-            str, Field(max_length=MAX_SQL_CHARS, description="One SELECT (or WITH ... SELECT) statement.")
-        ],
+        sql: Annotated[str, Field(max_length=MAX_SQL_CHARS, description="One SELECT (or WITH ... SELECT) statement.")],
         limit: Annotated[int | None, Field(ge=1, description="Most rows to return (default 100).")] = None,
     ) -> QueryResult:
         """Run one read-only SQL query and return its rows. Writes, ATTACH and most PRAGMAs are refused."""
@@ -294,13 +281,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Serve the sql server (stdio, or streamable HTTP with ``--http``)."""
 
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "db_path", metavar="DB_PATH", help="Existing SQLite database file (opened read-only)."
-        )
+        parser.add_argument("db_path", metavar="DB_PATH", help="Existing SQLite database file (opened read-only).")
         parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="Seconds per query.")
-        parser.add_argument(
-            "--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Largest allowed row limit."
-        )
+        parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Largest allowed row limit.")
 
     def factory(args: argparse.Namespace) -> MCPServer:
         try:

@@ -120,9 +120,7 @@ def http_server(tmp_path: Path) -> Callable[..., AsyncIterator[str]]:
             deadline = time.monotonic() + 20
             while True:
                 if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}: {log_path.read_text()}"
-                    )
+                    raise RuntimeError(f"{name} exited with {process.returncode}: {log_path.read_text()}")
                 try:
                     with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                         break

@@ -56,9 +56,7 @@ async def test_read_list_search(files_root: Path) -> None:
         ("api.md", "file"),
         ("guide.md", "file"),
     ]
-    assert found.structured_content["matches"] == [
-        {"path": "docs/guide.md", "line": 2, "text": "Install with pip."}
-    ]
+    assert found.structured_content["matches"] == [{"path": "docs/guide.md", "line": 2, "text": "Install with pip."}]
     assert str(files_root) in roots.contents[0].text
 
 
@@ -80,13 +78,9 @@ async def test_read_limits_and_binary(files_root: Path) -> None:
 
 async def test_write_create_and_overwrite(files_root: Path) -> None:
     async with Client(create_server([files_root], max_write_bytes=100)) as client:
-        created = await client.call_tool(
-            "write_text", {"path": "out/a.txt", "content": "one", "create_dirs": True}
-        )
+        created = await client.call_tool("write_text", {"path": "out/a.txt", "content": "one", "create_dirs": True})
         again = await client.call_tool("write_text", {"path": "out/a.txt", "content": "two"})
-        replaced = await client.call_tool(
-            "write_text", {"path": "out/a.txt", "content": "two", "overwrite": True}
-        )
+        replaced = await client.call_tool("write_text", {"path": "out/a.txt", "content": "two", "overwrite": True})
         too_big = await client.call_tool("write_text", {"path": "big.txt", "content": "z" * 101})
     assert created.structured_content == {"path": "out/a.txt", "bytes_written": 3, "created": True}
     assert again.is_error and "overwrite=true" in again.content[0].text
@@ -113,9 +107,7 @@ async def test_edit_dry_run_then_apply(files_root: Path) -> None:
             "edit", {"path": "notes.txt", "old_text": "beta", "new_text": "BETA", "dry_run": True}
         )
         unchanged = (files_root / "notes.txt").read_text()
-        applied = await client.call_tool(
-            "edit", {"path": "notes.txt", "old_text": "beta", "new_text": "BETA"}
-        )
+        applied = await client.call_tool("edit", {"path": "notes.txt", "old_text": "beta", "new_text": "BETA"})
         missing = await client.call_tool("edit", {"path": "notes.txt", "old_text": "delta", "new_text": "x"})
         (files_root / "twice.txt").write_text("a a")
         ambiguous = await client.call_tool("edit", {"path": "twice.txt", "old_text": "a", "new_text": "b"})

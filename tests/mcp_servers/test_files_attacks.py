@@ -128,9 +128,7 @@ def _fill(value: object, root: Path) -> object:
     return value
 
 
-@pytest.mark.parametrize(
-    ("tool", "arguments"), ATTACKS, ids=[f"{i:02d}-{t}" for i, (t, _) in enumerate(ATTACKS)]
-)
+@pytest.mark.parametrize(("tool", "arguments"), ATTACKS, ids=[f"{i:02d}-{t}" for i, (t, _) in enumerate(ATTACKS)])
 async def test_attack_is_refused_and_nothing_escapes(
     tool: str, arguments: dict[str, object], files_root: Path, snapshot, quiet_sdk_logs
 ) -> None:

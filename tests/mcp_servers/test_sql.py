@@ -67,9 +67,7 @@ async def test_query_rows_limit_and_cells(sample_db: Path) -> None:
         odd = await client.call_tool("query", {"sql": "SELECT x'00ff', 1e999, NULL, 'a'", "limit": 1})
         over = await client.call_tool("query", {"sql": "SELECT 1", "limit": 4})
         bad = await client.call_tool("query", {"sql": "SELECT nme FROM customers"})
-        cte = await client.call_tool(
-            "query", {"sql": "WITH t AS (SELECT 2 AS n) SELECT n * 21 FROM t", "limit": 3}
-        )
+        cte = await client.call_tool("query", {"sql": "WITH t AS (SELECT 2 AS n) SELECT n * 21 FROM t", "limit": 3})
     assert joined.structured_content["columns"] == ["name", "spent"]
     assert joined.structured_content["rows"] == [["Ada", 270.5], ["Grace", 120.0]]
     assert joined.structured_content["truncated"] is True
@@ -154,9 +152,7 @@ WRITE_ATTEMPTS = [
 
 
 @pytest.mark.parametrize("sql", WRITE_ATTEMPTS)
-async def test_write_attempt_fails_and_leaves_the_file_unchanged(
-    sql: str, sample_db: Path, quiet_sdk_logs
-) -> None:
+async def test_write_attempt_fails_and_leaves_the_file_unchanged(sql: str, sample_db: Path, quiet_sdk_logs) -> None:
     statement = sql.replace("{dir}", str(sample_db.parent))
     before = _sha256(sample_db)
     files_before = sorted(os.listdir(sample_db.parent))
