@@ -94,8 +94,9 @@ class ToolProtocol:
             "question. Call another function only when the request needs what that function does."
         )
 
-    def grammar(self) -> str:
-        """GBNF grammar accepting exactly one call of one of ``tools`` with schema-valid arguments."""
+    def grammar(self, only: str | None = None) -> str:
+        """GBNF grammar accepting exactly one call of one of ``tools`` (or of the tool ``only``) with
+        schema-valid arguments."""
         from llama_cpp.llama_grammar import json_schema_to_gbnf
 
         schema = {
@@ -109,6 +110,7 @@ class ToolProtocol:
                     "required": ["name", "arguments"],
                 }
                 for tool in self.tools
+                if only is None or tool["function"]["name"] == only
             ]
         }
         rules = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
