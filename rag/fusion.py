@@ -70,8 +70,12 @@ def _shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
-def dedup_near_identical(items: Sequence[T], text: Callable[[T], str], *, threshold: float = 0.9) -> list[T]:
+def dedup_near_identical(
+    items: Sequence[T], text: Callable[[T], str], *, threshold: float = 0.9, limit: int | None = None
+) -> list[T]:
     """Drop items whose text is near-identical (word-trigram Jaccard >= ``threshold``) to a kept earlier one.
+
+    Stops once ``limit`` items are kept.
 
     Example:
         >>> dedup_near_identical(["A cat sat on the mat.", "a cat sat on the mat", "Dogs run."], str)
@@ -85,4 +89,6 @@ def dedup_near_identical(items: Sequence[T], text: Callable[[T], str], *, thresh
             continue
         kept.append(item)
         seen.append(shingles)
+        if limit is not None and len(kept) >= limit:
+            break
     return kept

@@ -467,7 +467,7 @@ class Index:
             fused = rrf(rankings, k=self.fusion.k, weights=weights)
         hits = [(pool[i], s) for i, s in fused]
         if dedup:
-            hits = dedup_near_identical(hits, lambda hit: hit[0].text)
+            hits = dedup_near_identical(hits, lambda hit: hit[0].text, limit=rerank_top if rerank else k)
         if rerank and hits:
             assert self.reranker is not None
             top = hits[:rerank_top]
