@@ -1,0 +1,106 @@
+"""The tool-call protocol: grammar shape, reply parsing and streamed answer decoding (no model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local_models.tool_protocol import AnswerStreamer, ToolProtocol, render_tools_section
+
+
+def fn(name: str, **properties: dict) -> dict:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"{name} tool",
+            "parameters": {"type": "object", "properties": properties, "required": list(properties)},
+        },
+    }
+
+
+CALC = fn("calculate", expression={"type": "string"})
+WEATHER = fn("get_weather", city={"type": "string"}, unit={"type": "string", "enum": ["celsius", "fahrenheit"]})
+
+
+def test_auto_offers_the_answer_first_and_any_does_not():
+    auto = ToolProtocol.build([CALC, WEATHER], "auto")
+    assert [t["function"]["name"] for t in auto.tools] == ["respond", "calculate", "get_weather"]
+    assert auto.answer_name == "respond" and "Use respond to answer" in auto.instructions()
+    forced = ToolProtocol.build([CALC, WEATHER], "any")
+    assert forced.answer_name is None and [t["function"]["name"] for t in forced.tools] == ["calculate", "get_weather"]
+    assert forced.instructions() == "Each reply is exactly one function call."
+
+
+def test_a_named_tool_choice_keeps_only_that_tool():
+    protocol = ToolProtocol.build([CALC, WEATHER], "get_weather")
+    assert [t["function"]["name"] for t in protocol.tools] == ["get_weather"]
+
+
+def test_unknown_tool_choice_is_rejected_with_the_bound_names():
+    with pytest.raises(ValueError, match=r"tool_choice='search' is not one of the bound tools \['calculate'\]"):
+        ToolProtocol.build([CALC], "search")
+
+
+def test_answer_name_avoids_a_real_tool_called_respond():
+    protocol = ToolProtocol.build([fn("respond", x={"type": "string"})], "auto")
+    assert protocol.answer_name == "respond_to_user"
+
+
+def test_grammar_names_each_tool_and_wraps_calls_in_tags():
+    grammar = ToolProtocol.build([CALC, WEATHER], "auto").grammar()
+    assert grammar.startswith('root ::= "<tool_call>\\n" call "\\n</tool_call>"')
+    for name in ("respond", "calculate", "get_weather"):
+        assert f'"\\"{name}\\""' in grammar
+    assert '"\\"celsius\\""' in grammar  # enum values are part of the constraint
+    only = ToolProtocol.build([CALC, WEATHER], "auto").grammar(only="respond")
+    assert "calculate" not in only and "respond" in only
+
+
+def test_grammar_compiles_in_llama_cpp():
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    llama_grammar.LlamaGrammar.from_string(ToolProtocol.build([CALC, WEATHER], "auto").grammar(), verbose=False)
+
+
+def test_parse_reads_answers_and_calls():
+    protocol = ToolProtocol.build([CALC], "auto")
+    answer = protocol.parse('<tool_call>\n{"name": "respond", "arguments": {"text": "Paris."}}\n</tool_call>')
+    assert (answer.text, answer.tool_name) == ("Paris.", None)
+    call = protocol.parse('<tool_call>\n{"name": "calculate", "arguments": {"expression": "6*7"}}\n</tool_call>')
+    assert (call.tool_name, call.arguments) == ("calculate", {"expression": "6*7"})
+
+
+def test_parse_accepts_raw_control_characters_the_grammar_lets_through():
+    protocol = ToolProtocol.build([fn("query", sql={"type": "string"})], "auto")
+    reply = protocol.parse('<tool_call>\n{"name": "query", "arguments": {"sql": "SELECT 1\nFROM t"}}\n</tool_call>')
+    assert reply.arguments == {"sql": "SELECT 1\nFROM t"}
+
+
+def test_parse_of_a_cut_off_call_says_so():
+    with pytest.raises(ValueError, match="Incomplete tool call"):
+        ToolProtocol.build([CALC], "auto").parse('<tool_call>\n{"name": "calculate", "argu')
+
+
+def stream(streamer: AnswerStreamer, text: str, size: int) -> str:
+    return "".join(streamer.feed(text[i : i + size]) for i in range(0, len(text), size))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_streamer_decodes_the_answer_text_at_any_piece_size(size):
+    answer = 'Line one\nsays "hi" \\ and café 😀 — done'
+    text = '<tool_call>\n{"name": "respond", "arguments": {"text": ' + json.dumps(answer) + "}}\n</tool_call>"
+    streamer = ToolProtocol.build([CALC], "auto").streamer()
+    assert stream(streamer, text, size) == answer
+    assert streamer.answering
+
+
+def test_streamer_yields_nothing_for_a_tool_call():
+    text = '<tool_call>\n{"name": "calculate", "arguments": {"expression": "1+1"}}\n</tool_call>'
+    streamer = ToolProtocol.build([CALC], "auto").streamer()
+    assert stream(streamer, text, 2) == "" and not streamer.answering
+
+
+def test_tools_section_for_templates_without_tool_support():
+    section = render_tools_section((CALC,), tagged=True)
+    assert '"name": "calculate"' in section and "<tool_call>" in section
