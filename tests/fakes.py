@@ -64,3 +64,18 @@ def tool_calls(*calls: tuple[str, dict[str, Any]]) -> AIMessage:
             {"name": n, "args": a, "id": f"call_{i}_{n}", "type": "tool_call"} for i, (n, a) in enumerate(calls)
         ],
     )
+
+
+def structured(schema: type | str, **fields: Any) -> AIMessage:
+    """An AI turn that fills in a ``with_structured_output`` schema.
+
+    LangChain's default ``with_structured_output`` binds the schema as the only tool with
+    ``tool_choice="any"`` and parses the first tool call named after it, so a scripted reply is
+    that call.
+
+    Example:
+        >>> structured("Plan", steps=[{"id": 1, "task": "look it up"}]).tool_calls[0]["name"]
+        'Plan'
+    """
+    name = schema if isinstance(schema, str) else schema.__name__
+    return AIMessage("", tool_calls=[{"name": name, "args": fields, "id": f"call_{name}", "type": "tool_call"}])

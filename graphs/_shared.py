@@ -1,0 +1,164 @@
+"""Pieces the plan-and-execute, reflection and supervisor graphs share.
+
+- :class:`StructuredCaller`: one structured decision from the model (``with_structured_output``),
+  re-asked with the parse error when the reply does not fit the schema.
+- :func:`run_subgraph` / :func:`arun_subgraph`: run a ReAct subgraph on one task and return its answer.
+- :func:`answer_node`: the closing node that answers the user from collected results.
+- Small text helpers: :func:`request_text`, :func:`message_text`, :func:`describe_tools`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.tools import BaseTool
+from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
+
+__all__ = [
+    "StructuredCaller",
+    "answer_node",
+    "arun_subgraph",
+    "describe_tools",
+    "message_text",
+    "request_text",
+    "run_subgraph",
+    "with_instructions",
+]
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+RETRY_NOTE = (
+    "Your previous reply could not be used: {error}. "
+    "Reply again by calling the {schema} tool once, with arguments that match its schema."
+)
+"""Told to the model after a reply that does not parse as the requested schema."""
+
+_MAX_ERROR_CHARS = 600
+
+
+class StructuredCaller(Generic[SchemaT]):
+    """Asks the model for one ``schema`` object, retrying with the parse error after a bad reply.
+
+    Uses the model's ``with_structured_output(schema, include_raw=True)``, so it works with every
+    chat model LangChain can bind tools to (the default implementation forces a call of a tool
+    named after the schema and parses its arguments). A reply without that call, or whose
+    arguments fail validation, is answered with :data:`RETRY_NOTE` and asked again, at most
+    ``retries`` times; then the call returns ``None`` and the graph falls back.
+
+    Args:
+        model: A chat model that supports ``with_structured_output``.
+        schema: The pydantic model to fill in; its name is the tool name the model sees.
+        retries: Extra attempts after the first unusable reply.
+
+    Example:
+        >>> caller = StructuredCaller(model, Plan, retries=2)  # doctest: +SKIP
+        >>> caller.invoke([HumanMessage("Plan a trip")]).steps  # doctest: +SKIP
+    """
+
+    def __init__(self, model: BaseChatModel, schema: type[SchemaT], retries: int) -> None:
+        if retries < 0:
+            raise ValueError(f"parse retries must be 0 or more, got {retries}.")
+        self.schema = schema
+        self.retries = retries
+        self._runnable = model.with_structured_output(schema, include_raw=True)
+
+    def _check(self, output: dict[str, Any]) -> tuple[SchemaT | None, str]:
+        parsed, error = output.get("parsed"), output.get("parsing_error")
+        if isinstance(parsed, self.schema) and error is None:
+            return parsed, ""
+        if error is None:
+            error = f"the reply did not call {self.schema.__name__}"
+        return None, str(error)[:_MAX_ERROR_CHARS]
+
+    def _retry(self, messages: list[BaseMessage], error: str) -> list[BaseMessage]:
+        return [*messages, HumanMessage(RETRY_NOTE.format(error=error, schema=self.schema.__name__))]
+
+    def invoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
+        """The parsed object, or ``None`` when every attempt failed to parse."""
+        attempt = messages
+        for _ in range(self.retries + 1):
+            parsed, error = self._check(self._runnable.invoke(attempt, config))
+            if parsed is not None:
+                return parsed
+            attempt = self._retry(messages, error)
+        return None
+
+    async def ainvoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
+        """Async :meth:`invoke`."""
+        attempt = messages
+        for _ in range(self.retries + 1):
+            parsed, error = self._check(await self._runnable.ainvoke(attempt, config))
+            if parsed is not None:
+                return parsed
+            attempt = self._retry(messages, error)
+        return None
+
+
+def message_text(message: BaseMessage) -> str:
+    """The plain text of a message (content blocks joined)."""
+    return message.text
+
+
+def request_text(messages: Sequence[AnyMessage]) -> str:
+    """The text of the latest user turn: what this run must answer."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message_text(message)
+    return ""
+
+
+def describe_tools(tools: Sequence[BaseTool]) -> str:
+    """One ``- name: first line of description`` line per tool, or a note that there are none."""
+    if not tools:
+        return "(no tools)"
+    return "\n".join(f"- {t.name}: {_first_line(t.description)}" for t in tools)
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def with_instructions(prompt: str, system_prompt: str | None) -> str:
+    """``prompt`` followed by the caller's own instructions, when there are any."""
+    return f"{prompt}\n\nAdditional instructions:\n{system_prompt}" if system_prompt else prompt
+
+
+def run_subgraph(graph: CompiledStateGraph, task: str, config: RunnableConfig | None = None) -> str:
+    """Run a ReAct (sub)graph on one task and return the text of its final message."""
+    state = graph.invoke({"messages": [HumanMessage(task)]}, config)
+    return message_text(state["messages"][-1])
+
+
+async def arun_subgraph(graph: CompiledStateGraph, task: str, config: RunnableConfig | None = None) -> str:
+    """Async :func:`run_subgraph`."""
+    state = await graph.ainvoke({"messages": [HumanMessage(task)]}, config)
+    return message_text(state["messages"][-1])
+
+
+def answer_node(model: BaseChatModel, instructions: Callable[[Any], str], name: str) -> RunnableLambda:
+    """A node that answers the conversation with ``instructions(state)`` as its system message.
+
+    The answer is appended to ``messages`` as an ``AIMessage``, so every pattern ends the way the
+    ReAct graph does: the last message is the reply to the user.
+    """
+
+    def prompt(state: Any) -> list[BaseMessage]:
+        return [SystemMessage(instructions(state)), *state["messages"]]
+
+    def answer(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return {"messages": [_as_ai(model.invoke(prompt(state), config))]}
+
+    async def aanswer(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return {"messages": [_as_ai(await model.ainvoke(prompt(state), config))]}
+
+    return RunnableLambda(answer, afunc=aanswer, name=name)
+
+
+def _as_ai(message: BaseMessage) -> AIMessage:
+    return message if isinstance(message, AIMessage) else AIMessage(message_text(message))
