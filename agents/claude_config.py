@@ -27,6 +27,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from agents.errors import ConfigError
+from agents.models import ModelSpec
 from mcp_servers import SERVER_NAMES
 
 __all__ = [
@@ -137,15 +138,21 @@ def build_servers(
     files_roots: Sequence[str | os.PathLike[str]] = (),
     files_read_only: bool = False,
     sql_db: str | os.PathLike[str] | None = None,
+    agent_model: str | None = None,
     extra_args: Mapping[str, Sequence[str]] | None = None,
     python: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The ``mcpServers`` mapping for ``names``, keyed ``mcploom-<name>``.
 
+    ``agent_model`` is the model spec the ``agent`` server runs (default: its own, ``local``);
+    its other options (``--mcp-config PATH``) go through ``extra_args``.
+
     Raises:
         ConfigError: An unknown server, ``files`` without a root, ``sql`` without an existing
-            database, or a data path that does not exist.
+            database, a data path that does not exist, or a malformed ``agent_model``.
     """
+    if agent_model is not None and "agent" not in names:
+        raise ConfigError("At --agent-model: the agent server is not in --servers; add it there or drop the option.")
     extra = dict(extra_args or {})
     servers: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -167,6 +174,8 @@ def build_servers(
             if not absolute.is_file():
                 raise ConfigError(f"At --sql-db: no file at {os.fspath(sql_db)!r}. The sql server never creates one.")
             args.append(str(absolute))
+        elif name == "agent" and agent_model is not None:
+            args += ["--model", str(ModelSpec.parse(agent_model))]
         servers[ENTRY_PREFIX + name] = server_entry(name, [*args, *extra.pop(name, [])], python=python)
     if extra:
         raise ConfigError(f"At --server-args: {', '.join(sorted(extra))} not in --servers; add it there or drop it.")

@@ -53,6 +53,9 @@ def claude_config(
         bool, typer.Option("--files-read-only", help="Give the files server no write tools.")
     ] = False,
     sql_db: Annotated[Path | None, typer.Option("--sql-db", help="SQLite file for the sql server.")] = None,
+    agent_model: Annotated[
+        str | None, typer.Option("--agent-model", help="Model spec the agent server runs (default: local).")
+    ] = None,
     server_args: Annotated[
         list[str] | None,
         typer.Option("--server-args", help="More arguments for one server, as NAME:ARGS (repeatable)."),
@@ -63,6 +66,7 @@ def claude_config(
     \b
     $ mcploom claude-config --servers utility,files --files-root ~/notes
     $ mcploom claude-config --servers utility,sql --sql-db ./shop.db --write
+    $ mcploom claude-config --servers agent --agent-model local --write
     """
     names = [name.strip() for name in servers.split(",") if name.strip()]
     try:
@@ -71,6 +75,7 @@ def claude_config(
             files_roots=files_root or [],
             files_read_only=files_read_only,
             sql_db=sql_db,
+            agent_model=agent_model,
             extra_args=parse_server_args(server_args or []),
         )
     except ConfigError as exc:

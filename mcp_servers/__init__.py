@@ -5,5 +5,5 @@ stdio by default and streamable HTTP with ``--http``. They write nothing but pro
 stdout: logs go to stderr.
 """
 
-SERVER_NAMES: tuple[str, ...] = ("utility", "files", "sql")
+SERVER_NAMES: tuple[str, ...] = ("utility", "files", "sql", "agent")
 """Servers shipped with mcploom, by module name under ``mcp_servers``."""

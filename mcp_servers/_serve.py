@@ -1,4 +1,9 @@
-"""Command-line runner shared by every mcploom MCP server: stdio by default, or streamable HTTP."""
+"""Command-line runner shared by every mcploom MCP server: stdio by default, or streamable HTTP.
+
+On stdio the server runs through :func:`mcp_servers._stdio.run_stdio`, which serves exactly like
+``server.run("stdio")`` but answers a malformed input line with a JSON-RPC error instead of
+dropping it (so the client that sent it is not left waiting).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mcp.server.mcpserver import MCPServer
+
+from mcp_servers._stdio import run_stdio
 
 __all__ = ["serve_main"]
 
@@ -50,4 +57,4 @@ def serve_main(
     if args.http:
         server.run("streamable-http", host=args.host, port=args.port)
     else:
-        server.run("stdio")
+        run_stdio(server)

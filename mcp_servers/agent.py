@@ -1,0 +1,365 @@
+"""Agent MCP server: an mcploom ``Agent`` (a model with its own MCP tools) as one tool, ``ask``.
+
+Run it with ``python -m mcp_servers.agent [--model SPEC] [--mcp-config PATH]`` (stdio), or
+``--http --port 8000``. Claude Desktop (or any MCP client) can then delegate a question to a
+local-model agent, or to any model spec ``agents.models`` accepts.
+
+- **Lazy:** the agent, its model and its MCP sessions are created on the first ``ask`` and kept
+  for the server's life (closed when the server stops), so ``tools/list`` answers at once and
+  later questions reuse the loaded model. Nothing heavy (``agents.agent``: langgraph, llama.cpp)
+  is imported before that first call.
+- **Progress:** while it works, ``ask`` sends a progress notification per tool call and tool
+  result and one per batch of answer tokens (at most one a second), plus an MCP log message
+  (info) per tool call and result, to a client that asked for them.
+- **Tools of the agent:** by default the utility server (``python -m mcp_servers.utility``:
+  calculator and clock); ``--mcp-config`` takes a file in Claude Desktop's ``mcpServers`` shape.
+- **Annotations:** ``readOnlyHint`` is false and ``openWorldHint`` true: the agent decides at
+  run time which of its tools to call, and a model may be a remote API. ``destructiveHint`` is
+  false for the default (utility) tools and true with ``--mcp-config``: those servers are only
+  started on the first call, so their tools cannot be vouched for when ``tools/list`` answers.
+  ``idempotentHint`` is false: a model may answer differently each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from mcp_servers._serve import serve_main
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from agents.agent import Agent
+
+__all__ = [
+    "AgentFactory",
+    "AskPattern",
+    "AskResult",
+    "ToolCallRecord",
+    "Usage",
+    "create_server",
+    "default_agent_factory",
+    "default_servers",
+    "main",
+]
+
+logger = logging.getLogger(__name__)
+
+AskPattern = Literal["react"]
+"""The agent patterns ``ask`` offers: those ``agents.agent.Pattern`` allows (a test keeps them equal).
+
+- ``"react"``: reason, call tools, observe, repeat until the answer.
+"""
+
+AgentFactory = Callable[[AskPattern], "Agent"]
+"""Builds the (not yet entered) ``Agent`` for a pattern; called once per pattern, in a worker thread."""
+
+DEFAULT_MODEL = "local"
+TOKEN_BATCH_SECONDS = 1.0
+"""Answer tokens are reported at most once per this many seconds (and once more at the end)."""
+MAX_RESULT_CHARS = 2000
+"""A tool result's text is cut to this many characters in the structured result."""
+MAX_MESSAGE_CHARS = 200
+"""Progress and log messages are cut to this many characters."""
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the agent made, with what it got back."""
+
+    name: str = Field(description="The tool the agent called.")
+    arguments: dict[str, Any] = Field(description="The arguments it passed.")
+    result: str | None = Field(
+        default=None, description=f"The tool's answer as the agent saw it (first {MAX_RESULT_CHARS} characters)."
+    )
+    is_error: bool = Field(default=False, description="True if the tool reported an error.")
+
+
+class Usage(BaseModel):
+    """Model tokens spent on the question, summed over the agent's model calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class AskResult(BaseModel):
+    """The agent's answer, the tool calls behind it and the tokens it cost."""
+
+    answer: str = Field(description="The agent's final answer.")
+    tool_calls: list[ToolCallRecord] = Field(description="The agent's tool calls, in order.")
+    usage: Usage = Field(description="Model tokens spent (zero where the model does not report them).")
+
+
+def default_servers() -> dict[str, Any]:
+    """The agent's tools when no ``--mcp-config`` is given: the utility server, on this interpreter.
+
+    The child inherits only a safe set of environment variables, so ``PYTHONPATH`` names this
+    checkout explicitly (harmless when mcploom is installed).
+    """
+    root = str(Path(__file__).resolve().parent.parent)
+    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"], "env": {"PYTHONPATH": root}}}
+
+
+def default_agent_factory(model: str = DEFAULT_MODEL, servers: Mapping[str, Any] | str | None = None) -> AgentFactory:
+    """An ``AgentFactory`` for ``Agent(model=model, servers=servers, pattern=...)``.
+
+    Args:
+        model: A model spec (``local``, ``anthropic:<model>``, ...; see ``agents.models``).
+        servers: MCP servers in Claude Desktop's ``mcpServers`` shape, or a path to such a JSON
+            file (default: :func:`default_servers`).
+    """
+
+    def build(pattern: AskPattern) -> Agent:
+        from agents.agent import Agent  # langgraph and friends: only on the first ask
+
+        return Agent(model=model, servers=servers if servers is not None else default_servers(), pattern=pattern)
+
+    return build
+
+
+class _Agents:
+    """The server's agents, one per pattern, created and entered on first use and closed at shutdown."""
+
+    def __init__(self, factory: AgentFactory) -> None:
+        self._factory = factory
+        self._agents: dict[AskPattern, Agent] = {}
+        self._lock = anyio.Lock()
+
+    def started(self, pattern: AskPattern) -> bool:
+        return pattern in self._agents
+
+    async def get(self, pattern: AskPattern) -> Agent:
+        async with self._lock:
+            if pattern not in self._agents:
+                agent = await anyio.to_thread.run_sync(self._factory, pattern)
+                await agent.__aenter__()  # starts its MCP servers; closes any it started if one fails
+                self._agents[pattern] = agent
+            return self._agents[pattern]
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            agents, self._agents = list(self._agents.values()), {}
+        for agent in reversed(agents):
+            try:
+                await agent.__aexit__(None, None, None)
+            except Exception:
+                logger.exception("Closing the agent's MCP sessions failed")
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _call_text(name: str, args: Mapping[str, Any]) -> str:
+    shown = ", ".join(f"{key}={value!r}" for key, value in args.items())
+    return _clip(f"Calling {name}({shown})")
+
+
+class _Reporter:
+    """Progress notifications (monotonic counter, no total) and log messages for one ``ask``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._step = 0
+
+    async def progress(self, message: str) -> None:
+        self._step += 1
+        await self._ctx.report_progress(self._step, message=_clip(message))
+
+    async def log(self, message: str) -> None:
+        # MCP logging is deprecated from protocol 2026-07-28 (SEP-2577) but is what clients such as
+        # Claude Desktop and the Inspector show today; a log that cannot be sent never fails the run.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await self._ctx.info(_clip(message), logger_name="mcploom.agent")
+        except Exception as exc:
+            logger.debug("Could not send a log message to the client: %s", exc)
+
+
+def create_server(
+    agent_factory: AgentFactory | None = None, *, about: str = "", destructive: bool = False
+) -> MCPServer:
+    """Build the agent server with its one tool, ``ask``.
+
+    Args:
+        agent_factory: Builds the ``Agent`` for a pattern on the first ``ask`` (default: the
+            ``local`` model with the utility server). Tests inject one on a scripted model.
+        about: A sentence on the agent's model and tools, appended to the tool's description.
+        destructive: Whether the agent's tools may be destructive (sets ``destructiveHint``).
+
+    Example:
+        >>> server = create_server(default_agent_factory("local"))
+        >>> server.name
+        'mcploom-agent'
+    """
+    agents = _Agents(agent_factory or default_agent_factory())
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            await agents.aclose()
+
+    server = MCPServer(
+        "mcploom-agent",
+        instructions="Delegate a question to an mcploom agent: a model that calls its own tools, then answers.",
+        lifespan=lifespan,
+    )
+    annotations = ToolAnnotations(
+        title="Ask the mcploom agent",
+        readOnlyHint=False,
+        destructiveHint=destructive,
+        idempotentHint=False,
+        openWorldHint=True,
+    )
+    description = (
+        "Ask an mcploom agent a question: it reasons, calls its own tools as needed and returns the answer "
+        "with the tool calls it made. Use it to delegate a self-contained task or question."
+    )
+    if about:
+        description += " " + about
+
+    @server.tool(annotations=annotations, description=description)
+    async def ask(
+        question: Annotated[
+            str, Field(description="The question or task, self-contained: the agent has no chat history.")
+        ],
+        ctx: Context,
+        pattern: Annotated[
+            AskPattern, Field(description="How the agent works: 'react' reasons and calls tools in a loop.")
+        ] = "react",
+    ) -> AskResult:
+        report = _Reporter(ctx)
+        if not agents.started(pattern):
+            await report.progress("Starting the agent: loading its model and starting its MCP servers")
+        try:
+            agent = await agents.get(pattern)
+        except Exception as exc:
+            raise ToolError(f"The agent could not start: {exc}") from None
+        return await _answer(agent, question, report)
+
+    return server
+
+
+async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
+    """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped afterwards."""
+    from agents.events import Answer, Token, ToolCall, ToolResult
+
+    thread_id = uuid.uuid4().hex
+    calls: dict[str, ToolCallRecord] = {}
+    written = ""
+    unreported = 0
+    last_report = time.monotonic()
+    answer = Answer("")
+
+    async def report_tokens() -> None:
+        nonlocal unreported, last_report
+        if unreported:
+            unreported, last_report = 0, time.monotonic()
+            await report.progress(f"Writing the answer: {len(written)} characters so far")
+
+    try:
+        async for event in agent.astream(question, thread_id=thread_id):
+            if isinstance(event, Token):
+                written += event.text
+                unreported += 1
+                if time.monotonic() - last_report >= TOKEN_BATCH_SECONDS:
+                    await report_tokens()
+                continue
+            await report_tokens()
+            if isinstance(event, ToolCall):
+                calls[event.id] = ToolCallRecord(name=event.name, arguments=dict(event.args))
+                message = _call_text(event.name, event.args)
+                await report.progress(message)
+                await report.log(message)
+            elif isinstance(event, ToolResult):
+                record = calls.setdefault(event.id, ToolCallRecord(name=event.name, arguments={}))
+                record.result, record.is_error = event.content[:MAX_RESULT_CHARS], event.is_error
+                message = f"{event.name} {'failed' if event.is_error else 'returned'}: {event.content}"
+                await report.progress(message)
+                await report.log(message)
+            elif isinstance(event, Answer):
+                answer = event
+    except Exception as exc:
+        raise ToolError(f"The agent failed while answering: {type(exc).__name__}: {exc}") from None
+    finally:
+        await _forget(agent, thread_id)
+    return AskResult(answer=answer.text, tool_calls=list(calls.values()), usage=Usage(**answer.usage))
+
+
+async def _forget(agent: Agent, thread_id: str) -> None:
+    """Drop a finished question's thread, so a long-lived server does not keep every conversation."""
+    try:
+        with anyio.CancelScope(shield=True):
+            await agent.checkpointer.adelete_thread(thread_id)
+    except Exception as exc:  # a checkpointer that cannot delete keeps the thread; nothing else is lost
+        logger.debug("Could not delete thread %s: %s", thread_id, exc)
+
+
+def _describe(model: str, servers: Mapping[str, Any]) -> str:
+    return f"It runs the model {model!r} with tools from the MCP servers: {', '.join(servers) or 'none'}."
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the agent server (stdio, or streamable HTTP with ``--http``)."""
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "-m",
+            "--model",
+            default=os.environ.get("MCPLOOM_MODEL", DEFAULT_MODEL),
+            help="Model spec: local, local:<name>, gguf:<path>, anthropic:<model>, openai:<model>, "
+            "openai-compatible:<url>#<model> (default: $MCPLOOM_MODEL or local).",
+        )
+        parser.add_argument(
+            "--mcp-config",
+            metavar="PATH",
+            help="JSON file with the agent's MCP servers in Claude Desktop's mcpServers shape "
+            "(default: the utility server).",
+        )
+
+    def factory(args: argparse.Namespace) -> MCPServer:
+        from agents.config import load_servers  # light: no langgraph, no model
+        from agents.errors import ConfigError
+        from agents.models import ModelSpec
+
+        try:
+            ModelSpec.parse(args.model)
+            servers: Mapping[str, Any] | str = default_servers()
+            if args.mcp_config is not None:
+                servers = os.path.abspath(args.mcp_config)
+            names = load_servers(servers)
+        except ConfigError as exc:
+            raise SystemExit(f"mcploom serve agent: {exc}") from None
+        return create_server(
+            default_agent_factory(args.model, servers),
+            about=_describe(args.model, names),
+            destructive=args.mcp_config is not None,
+        )
+
+    serve_main("agent", factory, argv, description=__doc__.splitlines()[0], add_arguments=add_arguments)
+
+
+if __name__ == "__main__":
+    main()
