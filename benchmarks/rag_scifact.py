@@ -17,6 +17,7 @@ What it measures:
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import math
@@ -136,7 +137,7 @@ def tune_fusion(index: rag.Index, queries: dict[str, str], qrels) -> tuple[rag.F
     dense = {q: ranking(t, "dense") for q, t in queries.items()}
     sparse = {q: ranking(t, "bm25") for q, t in queries.items()}
     grid = []
-    for k in (5, 10, 20, 40, 60, 100):
+    for k in (1, 2, 3, 5, 10, 20, 40, 60, 100):
         for weight in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0):
             runs = {
                 q: [scifact_id[i] for i, _ in rag.rrf([dense[q], sparse[q]], k=k, weights=[1.0, weight])]
@@ -151,6 +152,12 @@ def tune_fusion(index: rag.Index, queries: dict[str, str], qrels) -> tuple[rag.F
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rerank-top", type=int, nargs="+", default=[20], help="Reranker depths to try.")
+    parser.add_argument(
+        "--rerank-export",
+        type=Path,
+        help="Instead of reranking here, write the test candidates to this JSON file for "
+        "benchmarks/rag_rerank_eval.py (reranking 300 x N pairs is slow on a shared 2-core machine).",
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--throughput-docs", type=int, default=300)
@@ -220,9 +227,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     index.fusion = default_fusion
     default_runs, _ = run_mode(index, test_q, mode="hybrid")
-    index.reranker = rag.OnnxCrossEncoder()
-    index.reranker.score("warm", ["up"])
-    for top in args.rerank_top:
+    if args.rerank_export:
+        depth = max(args.rerank_top)
+        export: dict[str, dict] = {}
+        texts: dict[str, str] = {}
+        for qid, text in test_q.items():
+            chunks = index.search(text, k=depth, mode="hybrid").chunks
+            texts.update({c.source.rsplit("#", 1)[1]: c.text for c in chunks})
+            export[qid] = {"query": text, "default": default_runs[qid], "candidates": doc_ids(rag.Results(chunks, []))}
+        with gzip.open(args.rerank_export, "wt", encoding="utf-8") as out:
+            json.dump({"qrels": test_rel, "queries": export, "texts": texts}, out)
+        print(f"wrote rerank candidates to {args.rerank_export}", file=sys.stderr)
+    else:
+        index.reranker = rag.OnnxCrossEncoder()
+        index.reranker.score("warm", ["up"])
+    for top in [] if args.rerank_export else args.rerank_top:
         started = time.perf_counter()
         runs = {}
         for qid, text in test_q.items():
