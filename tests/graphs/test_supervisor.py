@@ -1,0 +1,311 @@
+"""Control flow of the supervisor graph with a scripted model and plain Python tools."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import ToolException, tool
+from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import ValidationError
+
+import graphs.supervisor
+from graphs.supervisor import FINISH, REPEAT_NOTE, Worker, build_supervisor_graph, route_schema
+from tests.fakes import ScriptedChatModel, structured, tool_call
+
+calls: list[str] = []
+
+
+@tool
+def search(query: str) -> str:
+    """Search the docs."""
+    calls.append(f"search({query})")
+    return f"docs say: {query} is 42"
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    calls.append(f"multiply({a},{b})")
+    return a * b
+
+
+@tool
+def flaky(x: int) -> int:
+    """Always fails."""
+    raise ToolException(f"flaky cannot handle {x}; ask the analyst")
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    calls.clear()
+
+
+RESEARCHER = Worker("researcher", "Finds facts in the docs.", "You are a researcher.", [search])
+ANALYST = Worker("analyst", "Does arithmetic.", "You are an analyst.", [multiply])
+TEAM = [RESEARCHER, ANALYST]
+
+
+def route(next: str, instruction: str = "") -> AIMessage:
+    return structured("Route", next=next, instruction=instruction)
+
+
+def supervisor_calls(model: ScriptedChatModel) -> list[list]:
+    return [s for s in model.seen if isinstance(s[0], SystemMessage) and s[0].content.startswith("You lead a team")]
+
+
+def run(graph, text: str, config=None):
+    return graph.invoke({"messages": [HumanMessage(text)]}, config)
+
+
+def test_routes_to_workers_collects_results_and_finishes():
+    model = ScriptedChatModel.script(
+        [
+            route("researcher", "Find the magic number"),
+            tool_call("search", query="magic number"),
+            "The magic number is 42.",
+            route("analyst", "Multiply 42 by 2"),
+            tool_call("multiply", a=42, b=2),
+            "84",
+            route(FINISH),
+            "Twice the magic number is 84.",
+        ]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "What is twice the magic number?")
+    assert result["messages"][-1].content == "Twice the magic number is 84."
+    assert [type(m).__name__ for m in result["messages"]] == ["HumanMessage", "AIMessage"]
+    assert [(h["worker"], h["result"]) for h in result["handoffs"]] == [
+        ("researcher", "The magic number is 42."),
+        ("analyst", "84"),
+    ]
+    assert result["next"] == FINISH and result["guard"] is None
+    assert calls == ["search(magic number)", "multiply(42,2)"]
+    # Each worker runs under its own prompt with the request and the supervisor's instruction.
+    researcher_turn = model.seen[1]
+    assert researcher_turn[0].content == "You are a researcher."
+    assert "Request from the user: What is twice the magic number?" in researcher_turn[1].content
+    assert "Your task: Find the magic number" in researcher_turn[1].content
+    # The supervisor sees the roster, then the work so far; the final answer sees every result.
+    first, second, third = supervisor_calls(model)
+    assert "- researcher: Finds facts in the docs.\n- analyst: Does arithmetic." in first[0].content
+    assert first[-1].content == "No worker has been asked yet. Who acts first?"
+    assert "1. researcher was asked: Find the magic number\n   Reply: The magic number is 42." in second[-1].content
+    assert "2. analyst was asked: Multiply 42 by 2" in third[-1].content
+    assert "Reply: 84" in model.seen[-1][0].content
+
+
+def test_each_worker_gets_only_its_own_tools():
+    model = ScriptedChatModel.script([])
+    build_supervisor_graph(model=model, workers=TEAM)
+    assert model.bound_tools == [["Route"], ["search"], ["multiply"]]
+
+
+def test_immediate_finish_answers_without_workers():
+    model = ScriptedChatModel.script([route(FINISH), "Hello!"])
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "hi")
+    assert result["handoffs"] == [] and result["messages"][-1].content == "Hello!"
+    assert "(no worker was asked)" in model.seen[-1][0].content
+
+
+def test_empty_instruction_hands_over_the_request_itself():
+    model = ScriptedChatModel.script([route("analyst"), "4", route(FINISH), "4"])
+    run(build_supervisor_graph(model=model, workers=TEAM), "2*2?")
+    assert "Your task: 2*2?" in model.seen[1][-1].content
+
+
+def test_repeated_handoff_is_refused_once_and_the_supervisor_goes_elsewhere():
+    model = ScriptedChatModel.script(
+        [
+            route("researcher", "Find X"),
+            "X is 1",
+            route("researcher", "  find x "),  # the same task again, up to case and spacing
+            route("analyst", "Add one to X=1"),
+            "2",
+            route(FINISH),
+            "2",
+        ]
+    )
+    updates = list(
+        build_supervisor_graph(model=model, workers=TEAM).stream(
+            {"messages": [HumanMessage("X+1?")]}, stream_mode="updates"
+        )
+    )
+    assert [next(iter(u)) for u in updates] == [
+        "supervisor",
+        "researcher",
+        "supervisor",
+        "analyst",
+        "supervisor",
+        "finish",
+    ]
+    assert updates[2]["supervisor"]["next"] == "analyst" and updates[2]["supervisor"]["guard"] is None
+    reasked = supervisor_calls(model)[2]
+    assert reasked[-1].content == REPEAT_NOTE.format(worker="researcher")
+
+
+def test_ping_pong_that_persists_is_stopped():
+    model = ScriptedChatModel.script(
+        [
+            route("researcher", "Find X"),
+            "X is 1",
+            route("analyst", "Check X"),
+            "looks fine",
+            route("researcher", "Find X"),  # A -> B -> A with the same task
+            route("analyst", "Check X"),  # re-asked: repeats the other one
+            "Best effort: X is 1.",
+        ]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "X?")
+    assert result["guard"] == "repeated handoff to analyst"
+    assert result["next"] == FINISH and len(result["handoffs"]) == 2
+    assert result["messages"][-1].content == "Best effort: X is 1."
+
+
+def test_max_handoffs_finishes_without_asking_the_supervisor():
+    model = ScriptedChatModel.script(
+        [route("researcher", "step 1"), "one", route("researcher", "step 2"), "two", "Stopped after two."]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM, max_handoffs=2), "go")
+    assert result["guard"] == "max_handoffs (2) reached"
+    assert len(supervisor_calls(model)) == 2
+    assert result["messages"][-1].content == "Stopped after two."
+
+
+def test_unparsable_decision_is_retried_with_the_error():
+    model = ScriptedChatModel.script(
+        [
+            "I think the researcher should go.",  # free text: no Route call
+            route("historian", "Find X"),  # not a worker: the Literal rejects it
+            route("researcher", "Find X"),
+            "X is 1",
+            route(FINISH),
+            "1",
+        ]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "X?")
+    assert [h["worker"] for h in result["handoffs"]] == ["researcher"]
+    first_retry, second_retry = supervisor_calls(model)[1][-1].content, supervisor_calls(model)[2][-1].content
+    assert "the reply did not call Route" in first_retry
+    assert "historian" in second_retry and "'researcher', 'analyst' or 'FINISH'" in second_retry
+
+
+def test_decision_that_never_parses_finishes():
+    model = ScriptedChatModel.script(["researcher!", "researcher!!", "Sorry, I could not route that."])
+    result = run(build_supervisor_graph(model=model, workers=TEAM, parse_retries=1), "X?")
+    assert result["guard"] == "unparsable decision" and result["handoffs"] == []
+    assert result["messages"][-1].content == "Sorry, I could not route that."
+
+
+def test_tool_error_in_a_worker_is_observed_and_the_supervisor_reroutes():
+    fixer = Worker("fixer", "Tries things.", "You fix.", [flaky])
+    model = ScriptedChatModel.script(
+        [
+            route("fixer", "Handle 3"),
+            tool_call("flaky", x=3),
+            "flaky failed on 3",
+            route("analyst", "Multiply 3 by 1"),
+            "3",
+            route(FINISH),
+            "3",
+        ]
+    )
+    result = run(build_supervisor_graph(model=model, workers=[fixer, ANALYST]), "go")
+    observation = model.seen[2][-1]
+    assert isinstance(observation, ToolMessage) and observation.status == "error"
+    assert "flaky cannot handle 3; ask the analyst" in observation.content
+    assert [h["result"] for h in result["handoffs"]] == ["flaky failed on 3", "3"]
+
+
+def test_worker_iterations_limit_the_worker_loop():
+    model = ScriptedChatModel.script(
+        [route("analyst", "loop"), tool_call("multiply", a=1, b=1), "forced", route(FINISH), "ok"]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM, worker_iterations=2), "go")
+    assert result["handoffs"][0]["result"] == "forced" and calls == ["multiply(1,1)"]
+
+
+def test_second_request_on_a_thread_starts_a_fresh_team_run():
+    model = ScriptedChatModel.script(
+        [
+            route("researcher", "Find X"),
+            "X is 1",
+            route(FINISH),
+            "1",
+            route("researcher", "Find X"),
+            "X is 1",
+            route(FINISH),
+            "still 1",
+        ]
+    )
+    graph = build_supervisor_graph(model=model, workers=TEAM, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t1"}}
+    run(graph, "X?", config)
+    result = run(graph, "Really?", config)
+    # The same handoff as in the first request is not a repeat: handoffs belong to one request.
+    assert [h["instruction"] for h in result["handoffs"]] == ["Find X"] and result["guard"] is None
+    assert [m.content for m in result["messages"]] == ["X?", "1", "Really?", "still 1"]
+
+
+async def test_async_stream_shows_each_routing_decision():
+    model = ScriptedChatModel.script(
+        [route("analyst", "6*7"), tool_call("multiply", a=6, b=7), "42", route(FINISH), "42"]
+    )
+    graph = build_supervisor_graph(model=model, workers=TEAM)
+    updates = [u async for u in graph.astream({"messages": [HumanMessage("6*7?")]}, stream_mode="updates")]
+    assert [next(iter(u)) for u in updates] == ["supervisor", "analyst", "supervisor", "finish"]
+    assert updates[0]["supervisor"]["next"] == "analyst" and updates[0]["supervisor"]["instruction"] == "6*7"
+    assert updates[1]["analyst"]["handoffs"] == [{"worker": "analyst", "instruction": "6*7", "result": "42"}]
+    assert calls == ["multiply(6,7)"]
+
+
+def test_worker_steps_stream_with_subgraphs_true():
+    model = ScriptedChatModel.script(
+        [route("analyst", "6*7"), tool_call("multiply", a=6, b=7), "42", route(FINISH), "42"]
+    )
+    graph = build_supervisor_graph(model=model, workers=TEAM)
+    chunks = list(graph.stream({"messages": [HumanMessage("go")]}, stream_mode="updates", subgraphs=True))
+    inner = [next(iter(update)) for namespace, update in chunks if namespace and namespace[0].startswith("analyst:")]
+    assert inner == ["agent", "tools", "agent"]
+
+
+def test_graph_draws_as_mermaid():
+    mermaid = build_supervisor_graph(model=ScriptedChatModel.script([]), workers=TEAM).get_graph().draw_mermaid()
+    for edge in (
+        "supervisor -.-> researcher",
+        "supervisor -.-> analyst",
+        "analyst --> supervisor",
+        "supervisor -.-> finish",
+    ):
+        assert edge in mermaid
+
+
+def test_route_schema_offers_exactly_the_workers_and_finish():
+    schema = route_schema(["researcher", "analyst"])
+    assert schema.model_json_schema()["properties"]["next"]["enum"] == ["researcher", "analyst", "FINISH"]
+    with pytest.raises(ValidationError):
+        schema(next="historian")
+
+
+@pytest.mark.parametrize(
+    ("workers", "message"),
+    [
+        ([], "no workers"),
+        ([Worker("two words", "d", "p")], "At Worker 'two words': the name must be one word"),
+        ([Worker("finish", "d", "p")], "At Worker 'finish'"),
+        ([Worker("FINISH", "d", "p")], "At Worker 'FINISH'"),
+        ([Worker("a", "d", "p"), Worker("a", "e", "q")], "At Worker 'a': two workers have this name"),
+    ],
+)
+def test_bad_teams_are_refused(workers, message):
+    with pytest.raises(ValueError, match=message):
+        build_supervisor_graph(model=ScriptedChatModel.script([]), workers=workers)
+
+
+def test_max_handoffs_must_be_positive():
+    with pytest.raises(ValueError, match="max_handoffs must be at least 1, got 0"):
+        build_supervisor_graph(model=ScriptedChatModel.script([]), workers=TEAM, max_handoffs=0)
+
+
+def test_docstring_examples():
+    assert doctest.testmod(graphs.supervisor).failed == 0
