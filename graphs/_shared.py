@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
@@ -40,11 +41,15 @@ RETRY_NOTE = (
 
 _MAX_ERROR_CHARS = 600
 
+_PARSE_ERRORS = (OutputParserException, ValueError)
+"""What ``with_structured_output`` raises for a reply that does not fit (pydantic's
+``ValidationError`` is a ``ValueError``)."""
+
 
 class StructuredCaller(Generic[SchemaT]):
     """Asks the model for one ``schema`` object, retrying with the parse error after a bad reply.
 
-    Uses the model's ``with_structured_output(schema, include_raw=True)``, so it works with every
+    Uses the model's ``with_structured_output(schema)``, so it works with every
     chat model LangChain can bind tools to (the default implementation forces a call of a tool
     named after the schema and parses its arguments). A reply without that call, or whose
     arguments fail validation, is answered with :data:`RETRY_NOTE` and asked again, at most
@@ -65,24 +70,26 @@ class StructuredCaller(Generic[SchemaT]):
             raise ValueError(f"parse retries must be 0 or more, got {retries}.")
         self.schema = schema
         self.retries = retries
-        self._runnable = model.with_structured_output(schema, include_raw=True)
+        # Not ``include_raw=True``: its RunnableMap costs ~2.5 ms a call; parse errors raise instead.
+        self._runnable = model.with_structured_output(schema)
 
-    def _check(self, output: dict[str, Any]) -> tuple[SchemaT | None, str]:
-        parsed, error = output.get("parsed"), output.get("parsing_error")
-        if isinstance(parsed, self.schema) and error is None:
+    def _check(self, parsed: Any) -> tuple[SchemaT | None, str]:
+        if isinstance(parsed, self.schema):
             return parsed, ""
-        if error is None:
-            error = f"the reply did not call {self.schema.__name__}"
-        return None, str(error)[:_MAX_ERROR_CHARS]
+        return None, f"the reply did not call {self.schema.__name__}"
 
     def _retry(self, messages: list[BaseMessage], error: str) -> list[BaseMessage]:
-        return [*messages, HumanMessage(RETRY_NOTE.format(error=error, schema=self.schema.__name__))]
+        note = RETRY_NOTE.format(error=error[:_MAX_ERROR_CHARS], schema=self.schema.__name__)
+        return [*messages, HumanMessage(note)]
 
     def invoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
         """The parsed object, or ``None`` when every attempt failed to parse."""
         attempt = messages
         for _ in range(self.retries + 1):
-            parsed, error = self._check(self._runnable.invoke(attempt, config))
+            try:
+                parsed, error = self._check(self._runnable.invoke(attempt, config))
+            except _PARSE_ERRORS as exc:
+                parsed, error = None, str(exc)
             if parsed is not None:
                 return parsed
             attempt = self._retry(messages, error)
@@ -92,7 +99,10 @@ class StructuredCaller(Generic[SchemaT]):
         """Async :meth:`invoke`."""
         attempt = messages
         for _ in range(self.retries + 1):
-            parsed, error = self._check(await self._runnable.ainvoke(attempt, config))
+            try:
+                parsed, error = self._check(await self._runnable.ainvoke(attempt, config))
+            except _PARSE_ERRORS as exc:
+                parsed, error = None, str(exc)
             if parsed is not None:
                 return parsed
             attempt = self._retry(messages, error)
