@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from agents import cli_serve
+from agents import cli_rag, cli_serve
 
 __all__ = ["app", "main"]
 
@@ -31,8 +31,6 @@ Examples:
 """,
 )
 models_app = typer.Typer(help="List the local model catalog, or pull a GGUF from the Hugging Face hub.")
-app.add_typer(models_app, name="models")
-cli_serve.register(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -138,6 +136,11 @@ class _user_errors:
             err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
             raise typer.Exit(1)
         return False
+
+
+app.add_typer(models_app, name="models")
+cli_rag.register(app)
+cli_serve.register(app)
 
 
 def _args(args: dict[str, Any]) -> str:
