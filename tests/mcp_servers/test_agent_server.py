@@ -258,6 +258,14 @@ def test_spawned_server_lists_tools_without_loading_a_model(tmp_path: Path) -> N
     assert startup_s < max(TOOLS_LIST_BUDGET_S, sdk_s + 1.0), (startup_s, sdk_s)
 
 
+async def test_streamable_http_lists_and_reports_a_model_that_cannot_load(http_server, tmp_path: Path) -> None:
+    async with http_server("agent", "--model", f"gguf:{tmp_path / 'missing.gguf'}") as url:
+        async with Client(url, read_timeout_seconds=60) as client:
+            assert [tool.name for tool in (await client.list_tools()).tools] == ["ask"]
+            result = await client.call_tool("ask", {"question": "hi"})
+    assert result.is_error and "missing.gguf" in result.content[0].text
+
+
 def test_importing_and_building_the_server_loads_nothing_heavy() -> None:
     probe = (
         "import sys, time; started = time.perf_counter(); import mcp.server.mcpserver; sdk = time.perf_counter(); "
