@@ -53,6 +53,7 @@ from graphs._shared import (
 from graphs.react import build_react_graph
 
 __all__ = [
+    "ANSWER_NODE",
     "DEFAULT_RUBRIC",
     "Critique",
     "ReflectionState",
@@ -60,6 +61,10 @@ __all__ = [
     "best_draft",
     "build_reflection_graph",
 ]
+
+ANSWER_NODE = "finish"
+"""The node that appends the answer: the best draft, with no model call (drafts stream from
+``generate`` and ``revise``)."""
 
 DEFAULT_RUBRIC = """- Correct: every claim is true; nothing is made up.
 - Complete: it answers every part of the request.
@@ -255,7 +260,7 @@ def build_reflection_graph(
         graph.add_edge("fact_check", "critique")
     graph.add_node("critique", RunnableLambda(critique, afunc=acritique, name="critique"))
     graph.add_node("revise", RunnableLambda(revise, afunc=arevise, name="revise"))
-    graph.add_node("finish", finish)
+    graph.add_node(ANSWER_NODE, finish)
     graph.add_edge(START, "generate")
     graph.add_edge("generate", review_node)
     graph.add_edge("revise", review_node)

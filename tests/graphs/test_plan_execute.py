@@ -12,6 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 import graphs.plan_execute
 from graphs.plan_execute import (
+    ANSWER_NODE,
     PLANNER_PROMPT,
     Plan,
     PlanStep,
@@ -322,6 +323,17 @@ async def test_async_parallel_steps_overlap():
     result = await graph.ainvoke({"messages": [HumanMessage("go")]})
     assert_overlapping()
     assert sorted(r["result"] for r in result["results"]) == ["A", "B"]
+
+
+def test_answer_tokens_stream_from_the_answer_node():
+    model = ScriptedChatModel.script([plan((1, "a", [])), "A", replan("finish"), "the final answer"])
+    graph = build_plan_execute_graph(model=model, tools=[])
+    tokens = [
+        chunk.content
+        for chunk, meta in graph.stream({"messages": [HumanMessage("go")]}, stream_mode="messages")
+        if meta["langgraph_node"] == ANSWER_NODE and chunk.content
+    ]
+    assert tokens == ["the ", "final ", "answer"]
 
 
 def test_subgraph_steps_stream_with_subgraphs_true():

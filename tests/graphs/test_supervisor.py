@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ValidationError
 
 import graphs.supervisor
-from graphs.supervisor import FINISH, REPEAT_NOTE, Worker, build_supervisor_graph, route_schema
+from graphs.supervisor import ANSWER_NODE, FINISH, REPEAT_NOTE, Worker, build_supervisor_graph, route_schema
 from tests.fakes import ScriptedChatModel, structured, tool_call
 
 calls: list[str] = []
@@ -257,6 +257,17 @@ async def test_async_stream_shows_each_routing_decision():
     assert updates[0]["supervisor"]["next"] == "analyst" and updates[0]["supervisor"]["instruction"] == "6*7"
     assert updates[1]["analyst"]["handoffs"] == [{"worker": "analyst", "instruction": "6*7", "result": "42"}]
     assert calls == ["multiply(6,7)"]
+
+
+def test_answer_tokens_stream_from_the_answer_node():
+    model = ScriptedChatModel.script([route(FINISH), "hello there"])
+    graph = build_supervisor_graph(model=model, workers=TEAM)
+    tokens = [
+        chunk.content
+        for chunk, meta in graph.stream({"messages": [HumanMessage("hi")]}, stream_mode="messages")
+        if meta["langgraph_node"] == ANSWER_NODE and chunk.content
+    ]
+    assert tokens == ["hello ", "there"]
 
 
 def test_worker_steps_stream_with_subgraphs_true():
