@@ -175,7 +175,8 @@ class PlanExecuteState(TypedDict):
     request: str
     """The user request this run answers (the latest user turn)."""
     plan: list[Step]
-    """The steps not run yet; replaced by the planner and the replanner."""
+    """The current plan; its steps whose ids are not in ``results`` are still to run. Set by the
+    planner, replaced by the replanner (with the remaining steps only, or none to finish)."""
     results: Annotated[list[StepResult], operator.add]
     """Finished steps in the order they finished; the planner clears them for a new request."""
     replans: int

@@ -1,17 +1,15 @@
 """The supervisor pattern: a supervisor hands tasks to named workers until the request is answered.
 
 ```
-                       +------------+  next = worker, with an instruction   +------------+
- START --------------> | supervisor | ------------------------------------> | <worker 1> |
-                       +------------+ <------------------------------------ +------------+
-                         |   ^    |                 its result                (one node per
-                         |   |    +--------------->  <worker 2> ... ---+       worker)
-                         |   +-------------------------------------------+
-                         | next = FINISH (or a guard stops the run)
-                         v
-                     +--------+
-                     | finish | ---> END
-                     +--------+
+               +------------+   next = a worker, with an instruction   +----------+  one node per
+ START ------> | supervisor | ---------------------------------------> | <worker> |  worker, each
+               +------------+ <--------------------------------------- +----------+  a ReAct subgraph
+                     |                 its reply, as a Handoff
+                     | next = FINISH, or a guard stops the run
+                     v
+                +--------+
+                | finish | ---> END
+                +--------+
 ```
 
 The supervisor fills in a ``Route`` decision (``with_structured_output``) whose ``next`` is a
@@ -25,7 +23,7 @@ Guards, each recorded in ``guard`` so the stream shows why the run stopped:
 - ``max_handoffs`` handoffs per request, then finish;
 - a handoff identical to an earlier one in this request (same worker, same instruction up to
   case and spacing, e.g. A -> B -> A -> B ping-pong) is refused: the supervisor is told and asked
-  once more; the same repeat again finishes the run;
+  once more; a repeat again finishes the run;
 - a decision that does not parse after ``parse_retries`` re-asks finishes the run.
 
 Example:
