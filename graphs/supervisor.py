@@ -26,6 +26,9 @@ Guards, each recorded in ``guard`` so the stream shows why the run stopped:
   once more; a repeat again finishes the run;
 - a decision that does not parse after ``parse_retries`` re-asks finishes the run.
 
+When a worker's reply repeats one of its earlier replies, the supervisor's prompt says so
+(:data:`STALLED_NOTE`), which helps small models see that the work is done.
+
 Example:
     >>> from graphs.supervisor import Worker, build_supervisor_graph
     >>> researcher = Worker("researcher", "Finds facts in the docs.", "You research.", [search])  # doctest: +SKIP
@@ -86,6 +89,9 @@ REPEAT_NOTE = (
     "Choose another worker or a different instruction, or FINISH."
 )
 """Told to the supervisor when it repeats an earlier handoff."""
+
+STALLED_NOTE = "{worker}'s latest reply repeats an earlier one: asking it again will not help."
+"""Added to the supervisor's prompt when a worker gives the same reply twice in a request."""
 
 WORKER_TASK = "Request from the user: {request}\n\nYour task: {instruction}\n\nReply with the result of your task."
 
@@ -190,6 +196,30 @@ Decisions = Generator[list[BaseMessage], Any, dict[str, Any]]
 """Supervisor logic as a generator: yields prompts, receives decisions, returns the state update."""
 
 
+def _stalled(handoffs: Sequence[Handoff]) -> str | None:
+    """The worker whose latest reply repeats one of its earlier replies in this request, if any."""
+    if not handoffs:
+        return None
+    last = handoffs[-1]
+    same = _same_task(last["result"])
+    return (
+        last["worker"]
+        if any(h["worker"] == last["worker"] and _same_task(h["result"]) == same for h in handoffs[:-1])
+        else None
+    )
+
+
+def _progress(handoffs: Sequence[Handoff]) -> str:
+    """The supervisor's last prompt line: the work so far and the question."""
+    if not handoffs:
+        return "No worker has been asked yet. Who acts first?"
+    text = f"Work so far:\n{_format_handoffs(handoffs)}\n\n"
+    stalled = _stalled(handoffs)
+    if stalled:
+        text += STALLED_NOTE.format(worker=stalled) + "\n\n"
+    return text + "Who acts next? FINISH if the replies above answer the request."
+
+
 def _drive(steps: Decisions, call: Callable[[list[BaseMessage]], Any]) -> dict[str, Any]:
     try:
         messages = next(steps)
@@ -257,11 +287,7 @@ def build_supervisor_graph(
             update, handoffs = {"request": request, "handoffs": Overwrite([])}, []
         if len(handoffs) >= max_handoffs:
             return {**update, "next": FINISH, "instruction": "", "guard": f"max_handoffs ({max_handoffs}) reached"}
-        progress = (
-            f"Work so far:\n{_format_handoffs(handoffs)}\n\nWho acts next? FINISH if the request is answered."
-            if handoffs
-            else "No worker has been asked yet. Who acts first?"
-        )
+        progress = _progress(handoffs)
         messages = [SystemMessage(supervisor_prompt), *state["messages"], HumanMessage(progress)]
         done = {(h["worker"], _same_task(h["instruction"])) for h in handoffs}
         decision = yield messages

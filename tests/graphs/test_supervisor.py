@@ -11,7 +11,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ValidationError
 
 import graphs.supervisor
-from graphs.supervisor import ANSWER_NODE, FINISH, REPEAT_NOTE, Worker, build_supervisor_graph, route_schema
+from graphs.supervisor import (
+    ANSWER_NODE,
+    FINISH,
+    REPEAT_NOTE,
+    STALLED_NOTE,
+    Worker,
+    build_supervisor_graph,
+    route_schema,
+)
 from tests.fakes import ScriptedChatModel, structured, tool_call
 
 calls: list[str] = []
@@ -142,6 +150,16 @@ def test_repeated_handoff_is_refused_once_and_the_supervisor_goes_elsewhere():
     assert updates[2]["supervisor"]["next"] == "analyst" and updates[2]["supervisor"]["guard"] is None
     reasked = supervisor_calls(model)[2]
     assert reasked[-1].content == REPEAT_NOTE.format(worker="researcher")
+
+
+def test_a_worker_repeating_its_reply_is_pointed_out_to_the_supervisor():
+    model = ScriptedChatModel.script(
+        [route("analyst", "12*34"), "408", route("analyst", "check 12*34"), " 408", route(FINISH), "408"]
+    )
+    run(build_supervisor_graph(model=model, workers=TEAM), "12*34?")
+    second, third = supervisor_calls(model)[1:]
+    assert STALLED_NOTE.format(worker="analyst") not in second[-1].content
+    assert STALLED_NOTE.format(worker="analyst") in third[-1].content
 
 
 def test_ping_pong_that_persists_is_stopped():
