@@ -138,10 +138,10 @@ def scenarios() -> list[Scenario]:
         "supervisor (1 handoff)",
         lambda m: build_supervisor_graph(model=m, workers=[Worker("calc", "Adds.", "You add.", [add])]),
         [
-            structured("Route", next="calc", instruction="add 1 and 2"),
+            structured("Route", answered=False, next="calc", instruction="add 1 and 2"),
             add_call,
             "3",
-            structured("Route", next="FINISH"),
+            structured("Route", answered=True, next="FINISH"),
             "3",
         ],
         1,

@@ -12,8 +12,9 @@
                 +--------+
 ```
 
-The supervisor fills in a ``Route`` decision (``with_structured_output``) whose ``next`` is a
-``Literal`` of the worker names plus ``"FINISH"``, built when the graph is built, so routing
+The supervisor fills in a ``Route`` decision (``with_structured_output``, see
+:func:`route_schema`): ``answered`` (is the request answered yet?), ``next``, a ``Literal`` of
+the worker names plus ``"FINISH"`` built when the graph is built, and ``instruction``; routing
 never parses free text. Each worker is a ReAct subgraph with its own system prompt and tool
 subset; it gets the user's request and the supervisor's instruction, and its reply is recorded
 as a :class:`Handoff`. ``finish`` answers the user from the handoffs and appends the answer to
@@ -147,14 +148,19 @@ class SupervisorState(TypedDict):
 def route_schema(names: Sequence[str]) -> type[BaseModel]:
     """The supervisor's decision model: ``next`` is one of ``names`` or ``"FINISH"``.
 
+    ``answered`` comes first so the model judges whether the work is done before it picks who
+    acts next; once a worker has replied, ``answered=True`` finishes the run whatever ``next``
+    says (a 0.5B model, measured, set ``answered`` right but kept naming a worker in ``next``).
+
     Example:
-        >>> route_schema(["researcher"])(next="researcher", instruction="find X").next
+        >>> route_schema(["researcher"])(answered=False, next="researcher", instruction="find X").next
         'researcher'
     """
     choices = Literal[(*names, FINISH)]  # type: ignore[valid-type]
     return create_model(
         "Route",
         __doc__="Choose who acts next, or FINISH.",
+        answered=(bool, Field(description="true when the replies so far already answer the user's request.")),
         next=(choices, Field(description="The worker who acts next, or FINISH when the request is answered.")),
         instruction=(str, Field(default="", description="The task for that worker, complete and self-contained.")),
     )
@@ -294,6 +300,8 @@ def build_supervisor_graph(
         for attempt in range(2):
             if decision is None:
                 return {**update, "next": FINISH, "instruction": "", "guard": "unparsable decision"}
+            if decision.answered and handoffs:
+                return {**update, "next": FINISH, "instruction": "", "guard": None}
             if decision.next == FINISH or (decision.next, _same_task(decision.instruction)) not in done:
                 return {**update, "next": decision.next, "instruction": decision.instruction, "guard": None}
             if attempt == 0:

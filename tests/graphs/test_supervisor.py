@@ -55,8 +55,9 @@ ANALYST = Worker("analyst", "Does arithmetic.", "You are an analyst.", [multiply
 TEAM = [RESEARCHER, ANALYST]
 
 
-def route(next: str, instruction: str = "") -> AIMessage:
-    return structured("Route", next=next, instruction=instruction)
+def route(next: str, instruction: str = "", answered: bool | None = None) -> AIMessage:
+    answered = next == FINISH if answered is None else answered
+    return structured("Route", answered=answered, next=next, instruction=instruction)
 
 
 def supervisor_calls(model: ScriptedChatModel) -> list[list]:
@@ -114,6 +115,16 @@ def test_immediate_finish_answers_without_workers():
     result = run(build_supervisor_graph(model=model, workers=TEAM), "hi")
     assert result["handoffs"] == [] and result["messages"][-1].content == "Hello!"
     assert "(no worker was asked)" in model.seen[-1][0].content
+
+
+def test_answered_finishes_even_when_next_names_a_worker():
+    model = ScriptedChatModel.script(
+        [route("analyst", "2*2", answered=True), "4", route("analyst", "check it", answered=True), "4"]
+    )
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "2*2?")
+    # Before any worker has replied, answered=True is not believed; after one has, it finishes.
+    assert [h["worker"] for h in result["handoffs"]] == ["analyst"]
+    assert result["next"] == FINISH and result["guard"] is None
 
 
 def test_empty_instruction_hands_over_the_request_itself():
@@ -311,9 +322,11 @@ def test_graph_draws_as_mermaid():
 
 def test_route_schema_offers_exactly_the_workers_and_finish():
     schema = route_schema(["researcher", "analyst"])
-    assert schema.model_json_schema()["properties"]["next"]["enum"] == ["researcher", "analyst", "FINISH"]
+    properties = schema.model_json_schema()["properties"]
+    assert list(properties) == ["answered", "next", "instruction"]
+    assert properties["next"]["enum"] == ["researcher", "analyst", "FINISH"]
     with pytest.raises(ValidationError):
-        schema(next="historian")
+        schema(answered=False, next="historian")
 
 
 @pytest.mark.parametrize(
