@@ -9,6 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command, interrupt
 
 import graphs.plan_execute
 from graphs.plan_execute import (
@@ -323,6 +324,38 @@ async def test_async_parallel_steps_overlap():
     result = await graph.ainvoke({"messages": [HumanMessage("go")]})
     assert_overlapping()
     assert sorted(r["result"] for r in result["results"]) == ["A", "B"]
+
+
+def test_parallel_steps_pause_on_interrupts_and_resume_without_rerunning_anything():
+    approved: list[tuple[str, str]] = []
+
+    @tool
+    def delete(path: str) -> str:
+        """Delete a file (asks for approval)."""
+        decision = interrupt({"tool": "delete", "path": path})
+        approved.append((path, decision))
+        return f"deleted {path}"
+
+    model = ScriptedChatModel.script(
+        [
+            plan((1, "delete a", []), (2, "delete b", [])),
+            tool_call("delete", path="a"),
+            tool_call("delete", path="b"),
+            "deleted one",
+            "deleted other",
+            replan("finish"),
+            "both gone",
+        ]
+    )
+    graph = build_plan_execute_graph(model=model, tools=[delete], checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "approve"}}
+    paused = run(graph, "delete a and b", config)
+    pending = paused["__interrupt__"]
+    assert sorted(i.value["path"] for i in pending) == ["a", "b"] and approved == []
+    result = graph.invoke(Command(resume={i.id: "yes" for i in pending}), config)
+    assert sorted(approved) == [("a", "yes"), ("b", "yes")]
+    assert result["messages"][-1].content == "both gone"
+    assert len(model.seen) == 7  # the script is used up exactly: no model call was repeated
 
 
 def test_answer_tokens_stream_from_the_answer_node():

@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 import graphs.supervisor
@@ -274,6 +275,29 @@ def test_second_request_on_a_thread_starts_a_fresh_team_run():
     # The same handoff as in the first request is not a repeat: handoffs belong to one request.
     assert [h["instruction"] for h in result["handoffs"]] == ["Find X"] and result["guard"] is None
     assert [m.content for m in result["messages"]] == ["X?", "1", "Really?", "still 1"]
+
+
+async def test_a_tool_interrupt_in_a_worker_pauses_the_run_and_resumes():
+    approved: list[tuple[str, str]] = []
+
+    @tool
+    def delete(path: str) -> str:
+        """Delete a file (asks for approval)."""
+        approved.append((path, interrupt({"tool": "delete", "path": path})))
+        return f"deleted {path}"
+
+    model = ScriptedChatModel.script(
+        [route("ops", "delete a"), tool_call("delete", path="a"), "deleted a", route(FINISH), "done"]
+    )
+    ops = Worker("ops", "Deletes files.", "You delete files.", [delete])
+    graph = build_supervisor_graph(model=model, workers=[ops], checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "approve"}}
+    paused = await graph.ainvoke({"messages": [HumanMessage("delete a")]}, config)
+    assert [i.value for i in paused["__interrupt__"]] == [{"tool": "delete", "path": "a"}] and approved == []
+    result = await graph.ainvoke(Command(resume="approve"), config)
+    assert approved == [("a", "approve")]
+    assert result["handoffs"] == [{"worker": "ops", "instruction": "delete a", "result": "deleted a"}]
+    assert len(model.seen) == 5
 
 
 async def test_async_stream_shows_each_routing_decision():
