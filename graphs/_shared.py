@@ -1,5 +1,6 @@
 """Pieces the plan-and-execute, reflection and supervisor graphs share.
 
+- :func:`drive` / :func:`adrive`: run logic written once as a generator with sync or async calls.
 - :class:`StructuredCaller`: one structured decision from the model (``with_structured_output``),
   re-asked with the parse error when the reply does not fit the schema.
 - :func:`run_subgraph` / :func:`arun_subgraph`: run a ReAct subgraph on one task and return its answer.
@@ -9,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
 from langchain_core.exceptions import OutputParserException
@@ -21,10 +22,13 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
 __all__ = [
+    "Exchange",
     "StructuredCaller",
+    "adrive",
     "answer_node",
     "arun_subgraph",
     "describe_tools",
+    "drive",
     "message_text",
     "request_text",
     "run_subgraph",
@@ -32,6 +36,44 @@ __all__ = [
 ]
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
+RequestT = TypeVar("RequestT")
+ResultT = TypeVar("ResultT")
+
+Exchange = Generator
+"""Logic written once for sync and async: a generator that yields requests (prompts), receives
+their replies (or has the call's exception thrown in) and returns its result. :func:`drive` runs
+it with a sync call, :func:`adrive` with an async one."""
+
+
+def drive(steps: Generator[RequestT, Any, ResultT], call: Callable[[RequestT], Any]) -> ResultT:
+    """Run ``steps``, answering each request with ``call(request)``."""
+    try:
+        request = next(steps)
+        while True:
+            try:
+                reply = call(request)
+            except Exception as exc:  # handed to the logic, which may handle it or let it propagate
+                request = steps.throw(exc)
+            else:
+                request = steps.send(reply)
+    except StopIteration as stop:
+        return stop.value
+
+
+async def adrive(steps: Generator[RequestT, Any, ResultT], call: Callable[[RequestT], Awaitable[Any]]) -> ResultT:
+    """Async :func:`drive`: each request is answered with ``await call(request)``."""
+    try:
+        request = next(steps)
+        while True:
+            try:
+                reply = await call(request)
+            except Exception as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(reply)
+    except StopIteration as stop:
+        return stop.value
+
 
 RETRY_NOTE = (
     "Your previous reply could not be used: {error}. "
@@ -82,12 +124,11 @@ class StructuredCaller(Generic[SchemaT]):
         note = RETRY_NOTE.format(error=error[:_MAX_ERROR_CHARS], schema=self.schema.__name__)
         return [*messages, HumanMessage(note)]
 
-    def invoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
-        """The parsed object, or ``None`` when every attempt failed to parse."""
+    def _attempts(self, messages: list[BaseMessage]) -> Exchange[list[BaseMessage], Any, SchemaT | None]:
         attempt = messages
         for _ in range(self.retries + 1):
             try:
-                parsed, error = self._check(self._runnable.invoke(attempt, config))
+                parsed, error = self._check((yield attempt))
             except _PARSE_ERRORS as exc:
                 parsed, error = None, str(exc)
             if parsed is not None:
@@ -95,18 +136,13 @@ class StructuredCaller(Generic[SchemaT]):
             attempt = self._retry(messages, error)
         return None
 
+    def invoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
+        """The parsed object, or ``None`` when every attempt failed to parse."""
+        return drive(self._attempts(messages), lambda attempt: self._runnable.invoke(attempt, config))
+
     async def ainvoke(self, messages: list[BaseMessage], config: RunnableConfig | None = None) -> SchemaT | None:
         """Async :meth:`invoke`."""
-        attempt = messages
-        for _ in range(self.retries + 1):
-            try:
-                parsed, error = self._check(await self._runnable.ainvoke(attempt, config))
-            except _PARSE_ERRORS as exc:
-                parsed, error = None, str(exc)
-            if parsed is not None:
-                return parsed
-            attempt = self._retry(messages, error)
-        return None
+        return await adrive(self._attempts(messages), lambda attempt: self._runnable.ainvoke(attempt, config))
 
 
 def message_text(message: BaseMessage) -> str:

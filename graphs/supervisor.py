@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -55,7 +55,17 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, create_model
 
-from graphs._shared import StructuredCaller, answer_node, arun_subgraph, request_text, run_subgraph, with_instructions
+from graphs._shared import (
+    Exchange,
+    StructuredCaller,
+    adrive,
+    answer_node,
+    arun_subgraph,
+    drive,
+    request_text,
+    run_subgraph,
+    with_instructions,
+)
 from graphs.react import build_react_graph
 
 __all__ = [
@@ -198,8 +208,8 @@ def _format_handoffs(handoffs: Sequence[Handoff]) -> str:
     )
 
 
-Decisions = Generator[list[BaseMessage], Any, dict[str, Any]]
-"""Supervisor logic as a generator: yields prompts, receives decisions, returns the state update."""
+Decisions = Exchange[list[BaseMessage], Any, dict[str, Any]]
+"""Supervisor logic: yields prompts, receives decisions, returns the state update."""
 
 
 def _stalled(handoffs: Sequence[Handoff]) -> str | None:
@@ -224,24 +234,6 @@ def _progress(handoffs: Sequence[Handoff]) -> str:
     if stalled:
         text += STALLED_NOTE.format(worker=stalled) + "\n\n"
     return text + "Who acts next? FINISH if the replies above answer the request."
-
-
-def _drive(steps: Decisions, call: Callable[[list[BaseMessage]], Any]) -> dict[str, Any]:
-    try:
-        messages = next(steps)
-        while True:
-            messages = steps.send(call(messages))
-    except StopIteration as stop:
-        return stop.value
-
-
-async def _adrive(steps: Decisions, call: Callable[[list[BaseMessage]], Awaitable[Any]]) -> dict[str, Any]:
-    try:
-        messages = next(steps)
-        while True:
-            messages = steps.send(await call(messages))
-    except StopIteration as stop:
-        return stop.value
 
 
 def build_supervisor_graph(
@@ -309,10 +301,10 @@ def build_supervisor_graph(
         return {**update, "next": FINISH, "instruction": "", "guard": f"repeated handoff to {decision.next}"}
 
     def supervisor(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
-        return _drive(supervise(state), lambda messages: router.invoke(messages, config))
+        return drive(supervise(state), lambda messages: router.invoke(messages, config))
 
     async def asupervisor(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
-        return await _adrive(supervise(state), lambda messages: router.ainvoke(messages, config))
+        return await adrive(supervise(state), lambda messages: router.ainvoke(messages, config))
 
     def route_supervisor(state: SupervisorState) -> str:
         """The chosen worker's node, or ``finish``. (Worker names are known only at build time.)"""
