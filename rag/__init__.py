@@ -1,5 +1,6 @@
 """Hybrid retrieval: load files, chunk them, embed with sentence-transformers, store in Chroma + BM25,
-search by reciprocal-rank fusion, optionally rerank with a cross-encoder, and cite the sources.
+search by fusing the two (normalised score blend or reciprocal rank), optionally rerank with a
+cross-encoder, and cite the sources.
 
 Importing ``rag`` and opening an index are cheap; torch and the embedding model load on the first
 embed, onnxruntime on the first rerank.
@@ -26,7 +27,7 @@ from rag.errors import (
     StoreError,
 )
 from rag.filters import Where
-from rag.fusion import Fusion, rrf
+from rag.fusion import Fusion, convex, rrf
 from rag.index import (
     DEFAULT_COLLECTION,
     Index,
@@ -39,7 +40,7 @@ from rag.index import (
 from rag.loaders import SUPPORTED_SUFFIXES, iter_files, load_file
 from rag.rerank import OnnxCrossEncoder, Reranker
 from rag.transforms import LLM, QueryTransform, hyde, multi_query
-from rag.types import SearchMode
+from rag.types import FusionMethod, ScoreNormalization, SearchMode
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -52,6 +53,7 @@ __all__ = [
     "EmbeddingModelError",
     "Embedder",
     "Fusion",
+    "FusionMethod",
     "Index",
     "IndexLockedError",
     "IngestReport",
@@ -62,6 +64,7 @@ __all__ = [
     "RerankerError",
     "Results",
     "RetrievalError",
+    "ScoreNormalization",
     "SearchMode",
     "SentenceTransformerEmbedder",
     "SourceInfo",
@@ -69,6 +72,7 @@ __all__ = [
     "Where",
     "approx_token_count",
     "chunk_document",
+    "convex",
     "format_context",
     "format_sources",
     "hyde",

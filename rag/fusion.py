@@ -13,33 +13,86 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from rag.errors import ConfigurationError
+from rag.types import FusionMethod, ScoreNormalization
 
-__all__ = ["Fusion", "dedup_near_identical", "rrf"]
+__all__ = ["Fusion", "convex", "dedup_near_identical", "rrf"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Fusion:
-    """How hybrid search combines the dense and BM25 rankings (reciprocal-rank fusion).
+    """How hybrid search combines the dense and BM25 rankings.
+
+    The defaults were tuned on the SciFact train split only (``benchmarks/rag_scifact.py``).
 
     Attributes:
+        method: ``"convex"`` (normalised score blend, default) or ``"rrf"`` (reciprocal rank).
+        alpha: Convex fusion: share of the dense score (BM25 gets ``1 - alpha``).
+        normalization: Convex fusion: how each list's scores are scaled (``"max"`` or ``"minmax"``).
         k: RRF constant; larger values flatten the advantage of the top ranks.
-        dense_weight: Weight of the dense ranking.
-        bm25_weight: Weight of the BM25 ranking.
+        dense_weight: RRF weight of the dense ranking.
+        bm25_weight: RRF weight of the BM25 ranking.
         candidates: How many hits each ranking contributes before fusion.
     """
 
+    method: FusionMethod = "convex"
+    alpha: float = 0.6
+    normalization: ScoreNormalization = "max"
     k: float = 60.0
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 100
 
     def __post_init__(self) -> None:
+        if self.method not in ("convex", "rrf") or self.normalization not in ("max", "minmax"):
+            raise ConfigurationError(
+                f"Unknown fusion method {self.method!r} or normalization {self.normalization!r}; "
+                "use method='convex' or 'rrf', normalization='max' or 'minmax'."
+            )
         if self.k <= 0 or self.candidates < 1 or self.dense_weight < 0 or self.bm25_weight < 0:
             raise ConfigurationError(
                 f"Invalid fusion settings {self!r}: k must be > 0, candidates >= 1 and weights >= 0."
             )
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigurationError(f"Fusion alpha={self.alpha} must be between 0 (BM25 only) and 1 (dense only).")
+
+
+def _normalise(scores: Sequence[float], how: ScoreNormalization) -> list[float]:
+    if not scores:
+        return []
+    high, low = max(scores), min(scores)
+    if how == "max":
+        return [s / high for s in scores] if high > 0 else [0.0] * len(scores)
+    span = high - low
+    return [(s - low) / span for s in scores] if span > 0 else [1.0] * len(scores)
+
+
+def convex(
+    dense: Sequence[tuple[str, float]],
+    sparse: Sequence[tuple[str, float]],
+    *,
+    alpha: float = 0.6,
+    normalization: ScoreNormalization = "max",
+) -> list[tuple[str, float]]:
+    """Blend two scored lists: ``alpha * norm(dense) + (1 - alpha) * norm(sparse)``, best first.
+
+    An id missing from one list gets that list's lowest normalised score (an upper bound of its
+    true score there, since it ranked below the cut).
+
+    Example:
+        >>> [i for i, _ in convex([("a", 0.9), ("b", 0.5)], [("b", 12.0), ("c", 3.0)], alpha=0.5)]
+        ['b', 'a', 'c']
+    """
+    dense_norm = dict(zip([i for i, _ in dense], _normalise([s for _, s in dense], normalization), strict=True))
+    sparse_norm = dict(zip([i for i, _ in sparse], _normalise([s for _, s in sparse], normalization), strict=True))
+    dense_floor = min(dense_norm.values(), default=0.0)
+    sparse_floor = min(sparse_norm.values(), default=0.0)
+    fused = {
+        item: alpha * dense_norm.get(item, dense_floor) + (1.0 - alpha) * sparse_norm.get(item, sparse_floor)
+        for item in dict.fromkeys([*dense_norm, *sparse_norm])
+    }
+    return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
 def rrf(

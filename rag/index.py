@@ -29,7 +29,7 @@ from rag.documents import Chunk, Document
 from rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
 from rag.errors import ConfigurationError, IndexLockedError, LoadError, StoreError
 from rag.filters import Where, compile_filter, to_chroma_where
-from rag.fusion import Fusion, dedup_near_identical, rrf
+from rag.fusion import Fusion, convex, dedup_near_identical, rrf
 from rag.loaders import DEFAULT_EXCLUDE, iter_files, load_file
 from rag.rerank import Reranker
 from rag.transforms import QueryTransform
@@ -58,8 +58,8 @@ ProgressCallback = Callable[[int, int, str], None]
 class Results(NamedTuple):
     """Search hits, best first: ``chunks[i]`` scored ``scores[i]``.
 
-    Scores are cosine similarity (dense), BM25 (bm25), RRF (hybrid or several queries) or
-    cross-encoder logits (reranked); compare them only within one result list.
+    Scores are cosine similarity (dense), BM25 (bm25), blended normalised scores (hybrid), RRF
+    (several query texts) or cross-encoder logits (reranked); compare them only within one list.
     """
 
     chunks: list[Chunk]
@@ -137,7 +137,7 @@ def open_index(
         port: Chroma server port.
         chunk_tokens: Chunk size in the embedding model's tokens.
         overlap_tokens: Overlap between neighbouring chunks.
-        fusion: Hybrid fusion settings (RRF k, weights, candidates per ranking).
+        fusion: Hybrid fusion settings (method, convex alpha, RRF k and weights, candidates per list).
         reranker: Cross-encoder used when ``search(rerank=True)``, e.g. ``rag.OnnxCrossEncoder()``.
 
     Raises:
@@ -411,7 +411,7 @@ class Index:
         Args:
             query: Free text.
             k: Number of hits.
-            mode: ``"hybrid"`` (RRF of dense and BM25), ``"dense"`` or ``"bm25"``.
+            mode: ``"hybrid"`` (dense and BM25 fused per ``Index.fusion``), ``"dense"`` or ``"bm25"``.
             rerank: Re-score the top ``rerank_top`` candidates with the index's cross-encoder.
             where: Metadata filter in Chroma syntax, e.g. ``{"source": "/docs/a.md"}``.
             transform: Query transform (``rag.multi_query(llm)``, ``rag.hyde(llm)``); rankings are fused.
@@ -438,33 +438,25 @@ class Index:
         with self._bm25_lock:
             bm25 = self._bm25
         pool: dict[str, Chunk] = {}
-        rankings: list[list[str]] = []
-        weights: list[float] = []
-        native: list[float] = []
         n = self.fusion.candidates if (mode == "hybrid" or rerank or len(queries) > 1 or dedup) else k
         n = max(n, k)
+        per_query: list[list[tuple[str, float]]] = []
         for text in queries:
+            dense: list[tuple[str, float]] = []
+            sparse: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
-                ids, scores = self._dense(text, n, chroma_where, pool)
-                rankings.append(ids)
-                weights.append(self.fusion.dense_weight)
-                native = scores
+                dense = self._dense(text, n, chroma_where, pool)
             if mode in ("hybrid", "bm25"):
-                ranking = []
-                scores = []
                 for position, score in bm25.search(text, n, allowed if where else None):
                     chunk_id = bm25.ids[position]
                     if chunk_id not in pool:
                         pool[chunk_id] = Chunk.from_stored(chunk_id, bm25.texts[position], bm25.metadatas[position])
-                    ranking.append(chunk_id)
-                    scores.append(score)
-                rankings.append(ranking)
-                weights.append(self.fusion.bm25_weight)
-                native = scores
-        if len(rankings) == 1:
-            fused = list(zip(rankings[0], native, strict=True))
-        else:
-            fused = rrf(rankings, k=self.fusion.k, weights=weights)
+                    sparse.append((chunk_id, score))
+            per_query.append(self._fuse(dense, sparse) if mode == "hybrid" else dense or sparse)
+        if len(per_query) == 1:
+            fused = per_query[0]
+        else:  # several query texts: their (already fused) lists are merged by rank
+            fused = rrf([[i for i, _ in ranked] for ranked in per_query], k=self.fusion.k)
         hits = [(pool[i], s) for i, s in fused]
         if dedup:
             hits = dedup_near_identical(hits, lambda hit: hit[0].text, limit=rerank_top if rerank else k)
@@ -476,10 +468,17 @@ class Index:
         hits = hits[:k]
         return Results([c for c, _ in hits], [float(s) for _, s in hits])
 
-    def _dense(self, text: str, n: int, where: Where | None, pool: dict[str, Chunk]) -> tuple[list[str], list[float]]:
+    def _fuse(self, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        fusion = self.fusion
+        if fusion.method == "convex":
+            return convex(dense, sparse, alpha=fusion.alpha, normalization=fusion.normalization)
+        rankings = [[i for i, _ in dense], [i for i, _ in sparse]]
+        return rrf(rankings, k=fusion.k, weights=[fusion.dense_weight, fusion.bm25_weight])
+
+    def _dense(self, text: str, n: int, where: Where | None, pool: dict[str, Chunk]) -> list[tuple[str, float]]:
         total = self.count()
         if total == 0:
-            return [], []
+            return []
         vector = self.embedder.embed_query(text)
         try:
             answer = self._collection.query(
@@ -494,7 +493,7 @@ class Index:
         for chunk_id, doc, meta in zip(ids, answer["documents"][0], answer["metadatas"][0], strict=True):
             if chunk_id not in pool:
                 pool[chunk_id] = Chunk.from_stored(chunk_id, doc, dict(meta or {}))
-        return ids, [1.0 - float(d) for d in answer["distances"][0]]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, answer["distances"][0], strict=True)]
 
 
 def _resolve_source(source: str) -> str:

@@ -64,9 +64,7 @@ class OnnxCrossEncoder:
         threads: onnxruntime intra-op threads (0: up to 4, one per core).
     """
 
-    def __init__(
-        self, path: str | Path | None = None, *, max_length: int = 512, batch_size: int = 1, threads: int = 0
-    ):
+    def __init__(self, path: str | Path | None = None, *, max_length: int = 512, batch_size: int = 1, threads: int = 0):
         self.path = Path(path) if path is not None else None
         self.max_length = max_length
         self.batch_size = batch_size

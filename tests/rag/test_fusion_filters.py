@@ -61,3 +61,23 @@ def test_multi_query_and_hyde_use_any_callable() -> None:
     assert hyde(lambda p: "")("q") == ["q"]
     with pytest.raises(ConfigurationError):
         multi_query(llm, n=0)
+
+
+def test_convex_fusion_blends_normalised_scores() -> None:
+    from rag import convex
+
+    dense = [("a", 0.9), ("b", 0.6), ("c", 0.3)]
+    sparse = [("c", 20.0), ("d", 10.0)]
+    fused = dict(convex(dense, sparse, alpha=0.6, normalization="max"))
+    assert fused["a"] == pytest.approx(0.6 * 1.0 + 0.4 * 0.5)  # missing from BM25: its floor (10/20)
+    assert fused["c"] == pytest.approx(0.6 * (0.3 / 0.9) + 0.4 * 1.0)
+    assert fused["d"] == pytest.approx(0.6 * (0.3 / 0.9) + 0.4 * 0.5)
+    assert [i for i, _ in convex(dense, sparse, alpha=1.0)][:3] == ["a", "b", "c"]
+    assert [i for i, _ in convex(dense, sparse, alpha=0.0)][0] == "c"
+    minmax = dict(convex(dense, sparse, alpha=0.5, normalization="minmax"))
+    assert minmax["a"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.0)
+    assert convex([], [], alpha=0.5) == []
+    with pytest.raises(ConfigurationError, match="alpha"):
+        Fusion(alpha=1.5)
+    with pytest.raises(ConfigurationError, match="method"):
+        Fusion(method="borda")  # type: ignore[arg-type]
