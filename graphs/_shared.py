@@ -16,10 +16,12 @@ from typing import Any, Generic, TypeVar
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
+
+from graphs._nodes import RunnableCallable, node
 
 __all__ = [
     "Exchange",
@@ -187,7 +189,7 @@ async def arun_subgraph(graph: CompiledStateGraph, task: str, config: RunnableCo
     return message_text(state["messages"][-1])
 
 
-def answer_node(model: BaseChatModel, instructions: Callable[[Any], str], name: str) -> RunnableLambda:
+def answer_node(model: BaseChatModel, instructions: Callable[[Any], str], name: str) -> RunnableCallable:
     """A node that answers the conversation with ``instructions(state)`` as its system message.
 
     The answer is appended to ``messages`` as an ``AIMessage``, so every pattern ends the way the
@@ -203,7 +205,7 @@ def answer_node(model: BaseChatModel, instructions: Callable[[Any], str], name: 
     async def aanswer(state: Any, config: RunnableConfig) -> dict[str, Any]:
         return {"messages": [_as_ai(await model.ainvoke(prompt(state), config))]}
 
-    return RunnableLambda(answer, afunc=aanswer, name=name)
+    return node(answer, aanswer, name)
 
 
 def _as_ai(message: BaseMessage) -> AIMessage:

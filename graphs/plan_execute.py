@@ -43,7 +43,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -52,6 +52,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite, Send
 from pydantic import BaseModel, Field
 
+from graphs._nodes import as_router, node
 from graphs._shared import (
     StructuredCaller,
     answer_node,
@@ -384,14 +385,14 @@ def build_plan_execute_graph(
         return with_instructions(prompt, system_prompt)
 
     graph = StateGraph(PlanExecuteState)
-    graph.add_node("planner", RunnableLambda(plan, afunc=aplan, name="planner"))
-    graph.add_node("execute", RunnableLambda(execute, afunc=aexecute, name="execute"))
-    graph.add_node("replanner", RunnableLambda(replan, afunc=areplan, name="replanner"))
+    graph.add_node("planner", node(plan, aplan, "planner"))
+    graph.add_node("execute", node(execute, aexecute, "execute"))
+    graph.add_node("replanner", node(replan, areplan, "replanner"))
     graph.add_node(ANSWER_NODE, answer_node(model, synthesis_prompt, name=ANSWER_NODE))
     graph.add_edge(START, "planner")
-    graph.add_conditional_edges("planner", route_steps, ["execute", ANSWER_NODE])
+    graph.add_conditional_edges("planner", as_router(route_steps), ["execute", ANSWER_NODE])
     # A plain edge, not a router: parallel steps must join before anyone looks at the results.
     graph.add_edge("execute", "replanner")
-    graph.add_conditional_edges("replanner", route_steps, ["execute", ANSWER_NODE])
+    graph.add_conditional_edges("replanner", as_router(route_steps), ["execute", ANSWER_NODE])
     graph.add_edge(ANSWER_NODE, END)
     return graph.compile(checkpointer=checkpointer, name=name)

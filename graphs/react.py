@@ -28,13 +28,14 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
+
+from graphs._nodes import as_router, node
 
 __all__ = ["LIMIT_NOTE", "ReActState", "build_react_graph", "route_after_agent"]
 
@@ -100,9 +101,9 @@ def build_react_graph(
         return {**update, "messages": [await runnable.ainvoke(messages)]}
 
     graph = StateGraph(ReActState)
-    graph.add_node("agent", RunnableLambda(agent, afunc=aagent, name="agent"))
+    graph.add_node("agent", node(agent, aagent, "agent"))
     graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=True))
     graph.add_edge(START, "agent")
-    graph.add_conditional_edges("agent", route_after_agent)
+    graph.add_conditional_edges("agent", as_router(route_after_agent))
     graph.add_edge("tools", "agent")
     return graph.compile(checkpointer=checkpointer, name=name)

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -42,6 +42,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field
 
+from graphs._nodes import as_router, node
 from graphs._shared import (
     StructuredCaller,
     arun_subgraph,
@@ -254,16 +255,16 @@ def build_reflection_graph(
         return {"messages": [AIMessage(best_draft(state["drafts"], state["critiques"]))]}
 
     graph = StateGraph(ReflectionState)
-    graph.add_node("generate", RunnableLambda(generate, afunc=agenerate, name="generate"))
+    graph.add_node("generate", node(generate, agenerate, "generate"))
     if checker is not None:
-        graph.add_node("fact_check", RunnableLambda(fact_check, afunc=afact_check, name="fact_check"))
+        graph.add_node("fact_check", node(fact_check, afact_check, "fact_check"))
         graph.add_edge("fact_check", "critique")
-    graph.add_node("critique", RunnableLambda(critique, afunc=acritique, name="critique"))
-    graph.add_node("revise", RunnableLambda(revise, afunc=arevise, name="revise"))
+    graph.add_node("critique", node(critique, acritique, "critique"))
+    graph.add_node("revise", node(revise, arevise, "revise"))
     graph.add_node(ANSWER_NODE, finish)
     graph.add_edge(START, "generate")
     graph.add_edge("generate", review_node)
     graph.add_edge("revise", review_node)
-    graph.add_conditional_edges("critique", route_after_critique)
+    graph.add_conditional_edges("critique", as_router(route_after_critique))
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer, name=name)

@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -55,6 +55,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, create_model
 
+from graphs._nodes import RunnableCallable, as_router, node
 from graphs._shared import (
     Exchange,
     StructuredCaller,
@@ -312,7 +313,7 @@ def build_supervisor_graph(
 
     # --- workers ------------------------------------------------------------------------------
 
-    def worker_node(worker: Worker) -> RunnableLambda:
+    def worker_node(worker: Worker) -> RunnableCallable:
         agent = build_react_graph(
             model=model,
             tools=worker.tools,
@@ -334,7 +335,7 @@ def build_supervisor_graph(
         async def awork(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
             return handoff(state, await arun_subgraph(agent, task(state), config))
 
-        return RunnableLambda(work, afunc=awork, name=worker.name)
+        return node(work, awork, worker.name)
 
     # --- answer -------------------------------------------------------------------------------
 
@@ -343,12 +344,12 @@ def build_supervisor_graph(
         return with_instructions(FINISH_PROMPT.format(results=results), system_prompt)
 
     graph = StateGraph(SupervisorState)
-    graph.add_node("supervisor", RunnableLambda(supervisor, afunc=asupervisor, name="supervisor"))
+    graph.add_node("supervisor", node(supervisor, asupervisor, "supervisor"))
     for worker in workers:
         graph.add_node(worker.name, worker_node(worker))
         graph.add_edge(worker.name, "supervisor")
     graph.add_node(ANSWER_NODE, answer_node(model, finish_prompt, name=ANSWER_NODE))
     graph.add_edge(START, "supervisor")
-    graph.add_conditional_edges("supervisor", route_supervisor, [*names, ANSWER_NODE])
+    graph.add_conditional_edges("supervisor", as_router(route_supervisor), [*names, ANSWER_NODE])
     graph.add_edge(ANSWER_NODE, END)
     return graph.compile(checkpointer=checkpointer, name=name)

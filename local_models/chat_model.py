@@ -98,11 +98,9 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        final: ChatGenerationChunk | None = None
-        for chunk in self._stream(messages, stop, run_manager, **kwargs):
-            final = chunk if final is None else final + chunk
-        assert final is not None
-        message = final.message
+        # Merge once at the end: adding chunk by chunk re-merges the growing message every token.
+        first, *rest = self._stream(messages, stop, run_manager, **kwargs)
+        message = (first + rest).message if rest else first.message
         ai = AIMessage(
             content=message.content,
             tool_calls=message.tool_calls,
