@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+
+from tests.net import free_port
 
 __all__ = ["SMOLLM2_FILE", "llama_cpp_python_server", "smollm2_path", "xllamacpp_server"]
 
@@ -50,12 +51,6 @@ def smollm2_path() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -98,7 +93,7 @@ def _wait_until_ready(process: subprocess.Popen, url: str, log) -> None:
 @contextlib.contextmanager
 def llama_cpp_python_server(model: Path) -> Iterator[str]:
     """llama-cpp-python's OpenAI server on ``model``; yields the base URL (append ``/v1``)."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", _N_CTX, "--n_threads", _THREADS, "--seed", "7"]
     with _serve(command, port, "/v1/models") as base_url:
@@ -108,7 +103,7 @@ def llama_cpp_python_server(model: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def xllamacpp_server(model: Path) -> Iterator[str]:
     """llama.cpp's server embedded by xllamacpp on ``model``; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "tests.agents.llama_servers", "xllamacpp", str(model), str(port)]
     with _serve(command, port, "/health") as base_url:
         yield base_url

@@ -30,6 +30,7 @@ from langgraph.prebuilt import ToolNode
 
 from agents.errors import ServerStartError, ToolCallTimeout
 from agents.mcp_client import MCPToolkit, MCPToolTimeout
+from tests.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -83,12 +84,6 @@ async def toolkit() -> AsyncIterator[MCPToolkit]:
     servers = {"utility": UTILITY, "flaky": fixture_entry("flaky_server.py")}
     async with MCPToolkit(servers, call_timeout=2.0) as toolkit:
         yield toolkit
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

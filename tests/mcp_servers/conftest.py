@@ -16,6 +16,8 @@ import anyio
 import pytest
 from mcp import StdioServerParameters
 
+from tests.net import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_ENV = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
@@ -81,12 +83,6 @@ def stdio_params() -> Callable[..., StdioServerParameters]:
         )
 
     return make
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

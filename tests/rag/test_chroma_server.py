@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from tests.net import free_port
 
 
 def _chroma_cli() -> str | None:
@@ -19,18 +20,12 @@ def _chroma_cli() -> str | None:
     return str(beside) if beside.exists() else shutil.which("chroma")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path):
     cli = _chroma_cli()
     if cli is None:
         pytest.skip("the `chroma` CLI (shipped with chromadb) is not installed; pip install chromadb")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [cli, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -69,4 +64,4 @@ def test_index_on_a_chroma_server(tmp_path: Path, chroma_server: int, embedder) 
 
 def test_unreachable_server_says_how_to_start_one(tmp_path: Path) -> None:
     with pytest.raises(rag.StoreError, match="chroma run --path"):
-        rag.open_index(tmp_path, "x-notes", host="127.0.0.1", port=_free_port())
+        rag.open_index(tmp_path, "x-notes", host="127.0.0.1", port=free_port())
