@@ -14,7 +14,7 @@ sync (``invoke``) and async (``ainvoke``).
   invocations themselves, each measured alone in the same process.
 
 Run it with ``python benchmarks/graph_overhead.py [--runs 200]``; the table goes to
-``benchmarks/results_graphs.md``.
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -264,11 +264,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="Timed runs per scenario and mode.")
     parser.add_argument("--warmup", type=int, default=20, help="Untimed runs first.")
-    parser.add_argument("--out", type=Path, default=HERE / "results_graphs.md", help="Where the table goes.")
+    parser.add_argument("--out", type=Path, help="Also write the markdown table to this file.")
     args = parser.parse_args()
     rows, base = measure(args.runs, args.warmup)
     text = table(rows, base, args.runs, args.warmup)
-    args.out.write_text(text)
+    if args.out:
+        args.out.write_text(text)
     print(text)
 
 

@@ -7,7 +7,7 @@
    handshake included), against a bare ``python -c "import mcp.server.mcpserver"``.
 
 Run it with ``python benchmarks/mcp_call_latency.py [--calls 1000] [--spawns 3]``; the results
-table goes to ``benchmarks/results_mcp.md``.
+table goes to ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -164,10 +164,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="Measured calls per server (default 1000).")
     parser.add_argument("--spawns", type=int, default=3, help="Spawns per server for start-up time (default 3).")
-    parser.add_argument("--out", type=Path, default=HERE / "results_mcp.md", help="Markdown file to write.")
+    parser.add_argument("--out", type=Path, help="Also write the markdown table to this file.")
     args = parser.parse_args()
     table = anyio.run(run, args.calls, args.spawns)
-    args.out.write_text(table)
+    if args.out:
+        args.out.write_text(table)
     print(table)
 
 
