@@ -5,5 +5,5 @@ stdio by default and streamable HTTP with ``--http``. They write nothing but pro
 stdout: logs go to stderr.
 """
 
-SERVER_NAMES: tuple[str, ...] = ("utility", "files", "sql", "agent")
+SERVER_NAMES: tuple[str, ...] = ("utility", "files", "sql", "rag", "agent")
 """Servers shipped with mcploom, by module name under ``mcp_servers``."""
