@@ -163,9 +163,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="Instead of reranking here, write the test candidates to this JSON file for "
         "benchmarks/rag_rerank_eval.py (reranking 300 x N pairs is slow on a shared 2-core machine).",
     )
+    parser.add_argument("--skip-quality", action="store_true", help="Skip tuning and the test-split table.")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
-    parser.add_argument("--throughput-docs", type=int, default=300)
+    parser.add_argument("--throughput-docs", type=int, default=200)
+    parser.add_argument("--throughput-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results_rag.md")
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -205,71 +207,79 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     # 2. tune on train, report test ---------------------------------------------------------------
-    train_q, train_rel = load_split("train")
     test_q, test_rel = load_split("test")
-    started = time.perf_counter()
-    cached.prefill_queries([*train_q.values(), *test_q.values()])
-    print(f"encoded {len(train_q) + len(test_q)} queries in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    grid = tune_fusion(index, train_q, train_rel)
-    best_convex = next(f for _, f in grid if f.method == "convex")
-    best_rrf = next(f for _, f in grid if f.method == "rrf")
-    rrf60 = rag.Fusion(method="rrf", k=60)
-    default = rag.Fusion()
-
-    def train_score(fusion: rag.Fusion) -> float:
-        return next(score for score, f in grid if f == fusion)
-
-    report(
-        f"Fusion tuned on train ({len(train_q)} queries; {len(grid)} settings: convex alpha x normalisation, "
-        f"RRF k x BM25 weight), train nDCG@10: best convex alpha={best_convex.alpha:g} "
-        f"{best_convex.normalization} {train_score(best_convex):.4f}; best RRF k={best_rrf.k:g} "
-        f"bm25_weight={best_rrf.bm25_weight:g} {train_score(best_rrf):.4f}; RRF k=60 1:1 {train_score(rrf60):.4f}. "
-        f"The library default is Fusion(method={default.method!r}, alpha={default.alpha:g}, "
-        f"normalization={default.normalization!r}).\n"
-    )
-    rows = []
-    for label, kwargs in [("bm25", {"mode": "bm25"}), ("dense", {"mode": "dense"})]:
-        runs, seconds = run_mode(index, test_q, **kwargs)
-        rows.append((label, *evaluate(runs, test_rel), seconds))
-    variants = [
-        (f"**hybrid (default: convex, alpha {default.alpha:g}, {default.normalization}-normalised)**", default),
-        ("hybrid, RRF k=60 1:1 (the reference recipe)", rrf60),
-        (f"hybrid, best train RRF (k={best_rrf.k:g}, bm25 weight {best_rrf.bm25_weight:g})", best_rrf),
-    ]
-    for label, fusion in variants:
-        index.fusion = fusion
-        runs, seconds = run_mode(index, test_q, mode="hybrid")
-        rows.append((label, *evaluate(runs, test_rel), seconds))
-    index.fusion = default
-    default_runs, _ = run_mode(index, test_q, mode="hybrid")
-    if args.rerank_export:
-        depth = max(args.rerank_top)
-        export: dict[str, dict] = {}
-        texts: dict[str, str] = {}
-        for qid, text in test_q.items():
-            chunks = index.search(text, k=depth, mode="hybrid").chunks
-            texts.update({c.source.rsplit("#", 1)[1]: c.text for c in chunks})
-            export[qid] = {"query": text, "default": default_runs[qid], "candidates": doc_ids(rag.Results(chunks, []))}
-        with gzip.open(args.rerank_export, "wt", encoding="utf-8") as out:
-            json.dump({"qrels": test_rel, "queries": export, "texts": texts}, out)
-        print(f"wrote rerank candidates to {args.rerank_export}", file=sys.stderr)
-    else:
-        index.reranker = rag.OnnxCrossEncoder()
-        index.reranker.score("warm", ["up"])
-    for top in [] if args.rerank_export else args.rerank_top:
+    if not args.skip_quality:
+        train_q, train_rel = load_split("train")
+        test_q, test_rel = load_split("test")
         started = time.perf_counter()
-        runs = {}
-        for qid, text in test_q.items():
-            head = doc_ids(index.search(text, k=top, rerank=True, rerank_top=top))
-            runs[qid] = head + [d for d in default_runs[qid] if d not in head]
-        rows.append((f"hybrid (default) + rerank top {top}", *evaluate(runs, test_rel), time.perf_counter() - started))
+        cached.prefill_queries([*train_q.values(), *test_q.values()])
+        print(f"encoded {len(train_q) + len(test_q)} queries in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        grid = tune_fusion(index, train_q, train_rel)
+        best_convex = next(f for _, f in grid if f.method == "convex")
+        best_rrf = next(f for _, f in grid if f.method == "rrf")
+        rrf60 = rag.Fusion(method="rrf", k=60)
+        default = rag.Fusion()
 
-    report(f"Test split, {len(test_q)} queries (reference points: BM25 0.686, dense 0.645, RRF 0.717):\n")
-    report("| mode | nDCG@10 | Recall@100 | wall s, all queries (query vectors precomputed) | ms / query |")
-    report("| --- | ---: | ---: | ---: | ---: |")
-    for label, ndcg, recall, seconds in rows:
-        report(f"| {label} | {ndcg:.4f} | {recall:.4f} | {seconds:.1f} | {1000 * seconds / len(test_q):.0f} |")
-    report()
+        def train_score(fusion: rag.Fusion) -> float:
+            return next(score for score, f in grid if f == fusion)
+
+        report(
+            f"Fusion tuned on train ({len(train_q)} queries; {len(grid)} settings: convex alpha x normalisation, "
+            f"RRF k x BM25 weight), train nDCG@10: best convex alpha={best_convex.alpha:g} "
+            f"{best_convex.normalization} {train_score(best_convex):.4f}; best RRF k={best_rrf.k:g} "
+            f"bm25_weight={best_rrf.bm25_weight:g} {train_score(best_rrf):.4f}; RRF k=60 1:1 {train_score(rrf60):.4f}. "
+            f"The library default is Fusion(method={default.method!r}, alpha={default.alpha:g}, "
+            f"normalization={default.normalization!r}).\n"
+        )
+        rows = []
+        for label, kwargs in [("bm25", {"mode": "bm25"}), ("dense", {"mode": "dense"})]:
+            runs, seconds = run_mode(index, test_q, **kwargs)
+            rows.append((label, *evaluate(runs, test_rel), seconds))
+        variants = [
+            (f"**hybrid (default: convex, alpha {default.alpha:g}, {default.normalization}-normalised)**", default),
+            ("hybrid, RRF k=60 1:1 (the reference recipe)", rrf60),
+            (f"hybrid, best train RRF (k={best_rrf.k:g}, bm25 weight {best_rrf.bm25_weight:g})", best_rrf),
+        ]
+        for label, fusion in variants:
+            index.fusion = fusion
+            runs, seconds = run_mode(index, test_q, mode="hybrid")
+            rows.append((label, *evaluate(runs, test_rel), seconds))
+        index.fusion = default
+        default_runs, _ = run_mode(index, test_q, mode="hybrid")
+        if args.rerank_export:
+            depth = max(args.rerank_top)
+            export: dict[str, dict] = {}
+            texts: dict[str, str] = {}
+            for qid, text in test_q.items():
+                chunks = index.search(text, k=depth, mode="hybrid").chunks
+                texts.update({c.source.rsplit("#", 1)[1]: c.text for c in chunks})
+                export[qid] = {
+                    "query": text,
+                    "default": default_runs[qid],
+                    "candidates": doc_ids(rag.Results(chunks, [])),
+                }
+            with gzip.open(args.rerank_export, "wt", encoding="utf-8") as out:
+                json.dump({"qrels": test_rel, "queries": export, "texts": texts}, out)
+            print(f"wrote rerank candidates to {args.rerank_export}", file=sys.stderr)
+        else:
+            index.reranker = rag.OnnxCrossEncoder()
+            index.reranker.score("warm", ["up"])
+        for top in [] if args.rerank_export else args.rerank_top:
+            started = time.perf_counter()
+            runs = {}
+            for qid, text in test_q.items():
+                head = doc_ids(index.search(text, k=top, rerank=True, rerank_top=top))
+                runs[qid] = head + [d for d in default_runs[qid] if d not in head]
+            rows.append(
+                (f"hybrid (default) + rerank top {top}", *evaluate(runs, test_rel), time.perf_counter() - started)
+            )
+
+        report(f"Test split, {len(test_q)} queries (reference points: BM25 0.686, dense 0.645, RRF 0.717):\n")
+        report("| mode | nDCG@10 | Recall@100 | wall s, all queries (query vectors precomputed) | ms / query |")
+        report("| --- | ---: | ---: | ---: | ---: |")
+        for label, ndcg, recall, seconds in rows:
+            report(f"| {label} | {ndcg:.4f} | {recall:.4f} | {seconds:.1f} | {1000 * seconds / len(test_q):.0f} |")
+        report()
 
     # 3. throughput ------------------------------------------------------------------------------
     if not args.skip_throughput:
@@ -277,20 +287,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         texts = [d.text for d in docs]
         model = inner.model
         model.encode(texts[:8], batch_size=inner.batch_size)
-        started = time.perf_counter()
-        model.encode(texts, batch_size=inner.batch_size, normalize_embeddings=True, show_progress_bar=False)
-        raw_s = time.perf_counter() - started
-        tmp = CACHE / "throughput_index"
-        shutil.rmtree(tmp, ignore_errors=True)
-        fresh = rag.open_index(tmp, "throughput", embedder=inner, **ONE_CHUNK)
-        started = time.perf_counter()
-        fresh.add(docs)
-        ingest_raw_s = time.perf_counter() - started
-        shutil.rmtree(tmp, ignore_errors=True)
+        raw_times, ingest_times = [], []
+        for run in range(args.throughput_runs):  # alternate A/B: other jobs on a shared machine come and go
+            started = time.perf_counter()
+            model.encode(texts, batch_size=inner.batch_size, normalize_embeddings=True, show_progress_bar=False)
+            raw_times.append(time.perf_counter() - started)
+            tmp = CACHE / f"throughput_index_{run}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            fresh = rag.open_index(tmp, "throughput", embedder=inner, **ONE_CHUNK)
+            started = time.perf_counter()
+            fresh.add(docs)
+            ingest_times.append(time.perf_counter() - started)
+            shutil.rmtree(tmp, ignore_errors=True)
+        raw_s, ingest_raw_s = statistics.median(raw_times), statistics.median(ingest_times)
         report(
-            f"Ingest throughput ({len(texts)} abstracts, uncached, same process): raw `model.encode` "
-            f"{len(texts) / raw_s:.1f} docs/s ({raw_s:.1f} s); `Index.add` end to end {len(texts) / ingest_raw_s:.1f} "
-            f"docs/s ({ingest_raw_s:.1f} s); ratio {raw_s / ingest_raw_s:.2f}x of raw encode.\n"
+            f"Ingest throughput ({len(texts)} abstracts, uncached, same process, median of {args.throughput_runs} "
+            f"alternating runs): raw `model.encode` {len(texts) / raw_s:.1f} docs/s ({raw_s:.1f} s); `Index.add` "
+            f"end to end (chunk, embed, Chroma upsert, BM25 rebuild) {len(texts) / ingest_raw_s:.1f} docs/s "
+            f"({ingest_raw_s:.1f} s); ratio {raw_s / ingest_raw_s:.2f}x of raw encode. Runs (raw / add, s): "
+            + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(raw_times, ingest_times, strict=True))
+            + ".\n"
         )
 
     # 4. latency at >= 10k chunks ------------------------------------------------------------------
@@ -310,12 +326,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         report("| --- | ---: | ---: |")
         for mode in ("hybrid", "dense", "bm25"):
             times = []
+            cached.queries.clear()  # every mode embeds its queries live
             for text in sample:
                 started = time.perf_counter()
                 big.search(text, k=10, mode=mode)
                 times.append(1000 * (time.perf_counter() - started))
             times.sort()
             report(f"| {mode} | {statistics.median(times):.1f} | {times[int(0.95 * len(times))]:.1f} |")
+        embed = []
+        for text in sample:
+            started = time.perf_counter()
+            inner.embed_query(text)
+            embed.append(1000 * (time.perf_counter() - started))
+        embed.sort()
+        report(
+            f"| (query embedding alone, 1 torch thread) | {statistics.median(embed):.1f} | "
+            f"{embed[int(0.95 * len(embed))]:.1f} |"
+        )
         report()
         shutil.rmtree(big_folder, ignore_errors=True)
 

@@ -64,6 +64,13 @@ class BM25Index:
     b: float = 0.75
     _retriever: Any = None
     _stem: Callable[..., Any] | None = None
+    _positions: dict[str, int] | None = None
+
+    def position(self, chunk_id: str) -> int | None:
+        """Where a chunk sits in ``ids`` (``None`` if this index does not hold it)."""
+        if self._positions is None or len(self._positions) != len(self.ids):
+            self._positions = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        return self._positions.get(chunk_id)
 
     @property
     def fingerprint(self) -> str:
@@ -86,6 +93,7 @@ class BM25Index:
 
         self.ids, self.texts, self.metadatas = list(ids), list(texts), [dict(m) for m in metadatas]
         self._retriever = None
+        self._positions = None
         if self.ids:
             retriever = bm25s.BM25(method="lucene", k1=self.k1, b=self.b)
             retriever.index(self._tokenize(self.texts), show_progress=False)

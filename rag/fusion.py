@@ -120,7 +120,7 @@ def _shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if len(words) < size:
         return frozenset({tuple(words)})
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+    return frozenset(zip(*(words[i:] for i in range(size)), strict=False))  # shorter tails end it
 
 
 def dedup_near_identical(
@@ -138,7 +138,12 @@ def dedup_near_identical(
     seen: list[frozenset[tuple[str, ...]]] = []
     for item in items:
         shingles = _shingles(text(item))
-        if any(len(shingles & other) / max(1, len(shingles | other)) >= threshold for other in seen):
+        size = len(shingles)
+        if any(
+            min(size, len(other)) >= threshold * max(size, len(other))  # else Jaccard < threshold for sure
+            and len(shingles & other) >= threshold * len(shingles | other)
+            for other in seen
+        ):
             continue
         kept.append(item)
         seen.append(shingles)

@@ -445,7 +445,7 @@ class Index:
             dense: list[tuple[str, float]] = []
             sparse: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
-                dense = self._dense(text, n, chroma_where, pool)
+                dense = self._dense(text, n, chroma_where, pool, bm25)
             if mode in ("hybrid", "bm25"):
                 for position, score in bm25.search(text, n, allowed if where else None):
                     chunk_id = bm25.ids[position]
@@ -475,25 +475,35 @@ class Index:
         rankings = [[i for i, _ in dense], [i for i, _ in sparse]]
         return rrf(rankings, k=fusion.k, weights=[fusion.dense_weight, fusion.bm25_weight])
 
-    def _dense(self, text: str, n: int, where: Where | None, pool: dict[str, Chunk]) -> list[tuple[str, float]]:
-        total = self.count()
+    def _dense(
+        self, text: str, n: int, where: Where | None, pool: dict[str, Chunk], bm25: BM25Index
+    ) -> list[tuple[str, float]]:
+        total = len(bm25) or self.count()  # the BM25 side mirrors Chroma; saves a round trip per query
         if total == 0:
             return []
         vector = self.embedder.embed_query(text)
         try:
+            # Only ids and distances: texts and metadata come from the in-memory BM25 corpus.
             answer = self._collection.query(
-                query_embeddings=[vector.tolist()],
-                n_results=min(n, total),
-                where=where,
-                include=["documents", "metadatas", "distances"],
+                query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["distances"]
             )
         except Exception as exc:  # chromadb raises several types for a server or filter failure
             raise StoreError(f"Dense search in collection {self.name!r} failed: {exc}") from exc
         ids = answer["ids"][0]
-        for chunk_id, doc, meta in zip(ids, answer["documents"][0], answer["metadatas"][0], strict=True):
-            if chunk_id not in pool:
+        missing = []
+        for chunk_id in ids:
+            if chunk_id in pool:
+                continue
+            position = bm25.position(chunk_id)
+            if position is None:
+                missing.append(chunk_id)
+            else:
+                pool[chunk_id] = Chunk.from_stored(chunk_id, bm25.texts[position], bm25.metadatas[position])
+        if missing:  # written by another client of a shared Chroma server since our BM25 build
+            stored = self._collection.get(ids=missing, include=["documents", "metadatas"])
+            for chunk_id, doc, meta in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True):
                 pool[chunk_id] = Chunk.from_stored(chunk_id, doc, dict(meta or {}))
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, answer["distances"][0], strict=True)]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, answer["distances"][0], strict=True) if i in pool]
 
 
 def _resolve_source(source: str) -> str:
