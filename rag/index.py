@@ -416,7 +416,7 @@ class Index:
             where: Metadata filter in Chroma syntax, e.g. ``{"source": "/docs/a.md"}``.
             transform: Query transform (``rag.multi_query(llm)``, ``rag.hyde(llm)``); rankings are fused.
             dedup: Drop near-identical chunks (word-trigram Jaccard >= 0.9) from the hits.
-            rerank_top: Candidates the reranker sees.
+            rerank_top: Candidates the reranker sees; with ``rerank=True`` at most this many hits return.
 
         Raises:
             ConfigurationError: Unknown mode, ``k < 1``, bad filter, or ``rerank`` without a reranker.
