@@ -36,6 +36,7 @@ _LEVELS: tuple[tuple[re.Pattern[str], bool], ...] = (
     (re.compile(r"\s+"), False),  # words
 )
 _HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 
 
 def approx_token_count(text: str) -> int:
@@ -52,7 +53,10 @@ def heading_paths(text: str) -> list[tuple[int, str]]:
     """``(offset, "H1 > H2 > ...")`` at every Markdown heading line of ``text``."""
     stack: list[tuple[int, str]] = []
     out: list[tuple[int, str]] = []
+    fences = [m.start() for m in _FENCE.finditer(text)]
     for match in _HEADING_LINE.finditer(text):
+        if sum(fence < match.start() for fence in fences) % 2:
+            continue  # a "# comment" inside a fenced code block is not a heading
         level, title = len(match.group(1)), match.group(2).strip()
         while stack and stack[-1][0] >= level:
             stack.pop()

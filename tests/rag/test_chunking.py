@@ -7,6 +7,7 @@ import time
 import pytest
 
 from rag import ConfigurationError, Document, approx_token_count, chunk_document
+from rag.chunking import heading_paths
 from rag.embeddings import SentenceTransformerEmbedder
 
 MARKDOWN = (
@@ -103,3 +104,8 @@ def test_chunk_ids_are_stable_and_change_with_content() -> None:
 def test_bad_chunk_settings_say_what_to_use(size: int, overlap: int) -> None:
     with pytest.raises(ConfigurationError, match="chunk_tokens|overlap_tokens"):
         chunk_document(Document(source="x", text="text"), chunk_tokens=size, overlap_tokens=overlap)
+
+
+def test_comment_lines_in_fenced_code_are_not_headings() -> None:
+    text = "# Setup\n\n```bash\n# install it\npip install mcploom\n```\n\n## Usage\n\nRun it.\n"
+    assert [path for _, path in heading_paths(text)] == ["Setup", "Setup > Usage"]
