@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.net import free_port
+from tests.net import free_port, stop
 
 __all__ = ["SMOLLM2_FILE", "llama_cpp_python_server", "smollm2_path", "xllamacpp_server"]
 
@@ -68,12 +68,7 @@ def _serve(command: list[str], port: int, ready_path: str) -> Iterator[str]:
         finally:
             if process.stdin:
                 process.stdin.close()
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def _wait_until_ready(process: subprocess.Popen, url: str, log) -> None:

@@ -30,7 +30,7 @@ from langgraph.prebuilt import ToolNode
 
 from agents.errors import ServerStartError, ToolCallTimeout
 from agents.mcp_client import MCPToolkit, MCPToolTimeout
-from tests.net import free_port
+from tests.net import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -105,8 +105,7 @@ def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                     time.sleep(0.1)
             yield f"http://127.0.0.1:{port}/mcp", process
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -242,8 +241,7 @@ async def test_http_server_that_goes_away_fails_calls_fast() -> None:
     with utility_over_http() as (url, process):
         async with MCPToolkit({"remote": {"url": url}}, call_timeout=20) as toolkit:
             assert '"result": 2' in await tool(toolkit, "calculate").ainvoke({"expression": "1 + 1"})
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
             started = time.monotonic()
             with pytest.raises(ToolException, match="'remote' is no longer connected"):
                 await tool(toolkit, "calculate").ainvoke({"expression": "1 + 1"})

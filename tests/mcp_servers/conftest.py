@@ -16,7 +16,7 @@ import anyio
 import pytest
 from mcp import StdioServerParameters
 
-from tests.net import free_port
+from tests.net import free_port, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_ENV = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
@@ -126,12 +126,7 @@ def http_server(tmp_path: Path) -> Callable[..., AsyncIterator[str]]:
                     await anyio.sleep(0.05)
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
             log.close()
 
     return start
