@@ -102,3 +102,12 @@ def test_end_to_end_on_the_bundled_local_model():
         result = agent.run("What is 1234 * 5678? Use the calculator.")
     assert [call["name"] for call in result.tool_calls][:1] == ["calculate"]
     assert "7006652" in result.answer.replace(",", "").replace(" ", "")
+
+
+def test_agent_is_importable_from_the_package_lazily():
+    import subprocess
+
+    code = "import sys, agents; assert 'langgraph' not in sys.modules; from agents import Agent, RunResult; print(Agent.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Agent"
