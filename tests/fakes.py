@@ -45,7 +45,9 @@ class ScriptedChatModel(GenericFakeChatModel):
             for i, c in enumerate(message.tool_calls)
         ]
         yield ChatGenerationChunk(
-            message=AIMessageChunk(content="", tool_call_chunks=calls, usage_metadata=message.usage_metadata, id=message.id)
+            message=AIMessageChunk(
+                content="", tool_call_chunks=calls, usage_metadata=message.usage_metadata, id=message.id
+            )
         )
 
 

