@@ -163,9 +163,11 @@ class Agent:
                 return await self.arun(question, thread_id=thread_id)
         thread_id = thread_id or uuid.uuid4().hex
         config = {"configurable": {"thread_id": thread_id}}
-        before = len(await self._history(config))
-        state = await self.graph.ainvoke({"messages": [HumanMessage(question)]}, config)
-        new = state["messages"][before:]
+        asked = HumanMessage(question, id=uuid.uuid4().hex)
+        state = await self.graph.ainvoke({"messages": [asked]}, config)
+        # This run's messages follow the question; no extra checkpoint read to count the history.
+        start = next(i for i, m in enumerate(state["messages"]) if m.id == asked.id)
+        new = state["messages"][start + 1 :]
         return RunResult(
             answer=state["messages"][-1].text,
             messages=state["messages"],
@@ -233,10 +235,6 @@ class Agent:
                 if event is None:
                     return
                 yield event
-
-    async def _history(self, config: dict[str, Any]) -> list[AnyMessage]:
-        snapshot = await self.graph.aget_state(config)
-        return list(snapshot.values.get("messages", [])) if snapshot and snapshot.values else []
 
 
 class _Collector:
