@@ -6,11 +6,12 @@ only when one of them runs, so ``mcploom --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from agents.paths import data_home
 
 if TYPE_CHECKING:
     import rag
@@ -20,8 +21,7 @@ __all__ = ["default_data_dir", "register"]
 
 def default_data_dir() -> Path:
     """``$MCPLOOM_HOME/rag`` if ``MCPLOOM_HOME`` is set, else ``~/.local/share/mcploom/rag``."""
-    home = os.environ.get("MCPLOOM_HOME")
-    return Path(home).expanduser() / "rag" if home else Path.home() / ".local" / "share" / "mcploom" / "rag"
+    return data_home() / "rag"
 
 
 CollectionOpt = Annotated[

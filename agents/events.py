@@ -1,6 +1,16 @@
-"""The typed events an agent run streams: tokens, tool calls, tool results, the answer.
+"""The typed events an agent run streams; one stream serves the CLI, the Python API and traces.
 
-One stream serves the CLI and the Python API alike.
+A run yields, in order of happening:
+
+- :class:`NodeStart` / :class:`NodeEnd` around each graph step (``path`` names the subgraph a
+  step ran in: ``()`` for the pattern's own graph, e.g. ``("execute",)`` inside a plan step);
+- :class:`Token` pieces of text as a model writes a reply the user reads;
+- :class:`ToolCall` / :class:`ToolResult` for every tool the model calls;
+- :class:`ModelUsage` after each model call (tokens, and the cost when the price is known);
+- the pattern's own progress: :class:`PlanUpdate` and :class:`StepResult` (plan-and-execute),
+  :class:`Critique` (reflection), :class:`Handoff` (supervisor);
+- and last either :class:`Answer`, or :class:`ApprovalRequest` when the run paused for a person
+  to approve tool calls (``Agent.resume`` continues it, even from another process).
 """
 
 from __future__ import annotations
@@ -8,14 +18,49 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AgentEvent", "Answer", "Token", "ToolCall", "ToolResult"]
+__all__ = [
+    "AgentEvent",
+    "Answer",
+    "ApprovalRequest",
+    "Critique",
+    "Handoff",
+    "ModelUsage",
+    "NodeEnd",
+    "NodeStart",
+    "PendingCall",
+    "PlanUpdate",
+    "StepResult",
+    "Token",
+    "ToolCall",
+    "ToolResult",
+]
+
+Path = tuple[str, ...]
+"""Where in the graph an event happened: the names of the enclosing subgraph nodes, outermost first."""
+
+
+@dataclass(frozen=True)
+class NodeStart:
+    """A graph step began."""
+
+    node: str
+    path: Path = ()
+
+
+@dataclass(frozen=True)
+class NodeEnd:
+    """A graph step finished."""
+
+    node: str
+    path: Path = ()
 
 
 @dataclass(frozen=True)
 class Token:
-    """A piece of answer text as the model generates it."""
+    """A piece of reply text as the model generates it (``node`` is the step writing it)."""
 
     text: str
+    node: str = ""
 
 
 @dataclass(frozen=True)
@@ -25,6 +70,7 @@ class ToolCall:
     name: str
     args: dict[str, Any]
     id: str
+    path: Path = ()
 
 
 @dataclass(frozen=True)
@@ -36,15 +82,94 @@ class ToolResult:
     id: str
     is_error: bool = False
     artifact: Any = None
+    path: Path = ()
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """One model call's tokens; ``cost`` in US dollars when the price table knows the model."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost: float | None = None
+
+
+@dataclass(frozen=True)
+class PlanUpdate:
+    """Plan-and-execute made or revised its plan: the steps still to run."""
+
+    steps: list[dict[str, Any]]
+    """Each ``{"id": int, "task": str, "depends_on": [int, ...]}``."""
+    revision: int = 0
+    """0 for the first plan, then 1, 2, ... for each revision."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Plan-and-execute finished one step."""
+
+    id: int
+    task: str
+    result: str
+
+
+@dataclass(frozen=True)
+class Critique:
+    """Reflection scored a draft against its rubric."""
+
+    round: int
+    score: int | None
+    """0-10, or ``None`` when the critic's reply could not be parsed."""
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The supervisor routed work to a worker (``worker`` is ``"FINISH"`` when it is done)."""
+
+    worker: str
+    instruction: str
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A tool call waiting for approval."""
+
+    name: str
+    args: dict[str, Any]
+    id: str
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """The run paused: these tool calls need approval. Resume with ``Agent.resume(thread_id, ...)``."""
+
+    calls: list[PendingCall]
+    thread_id: str
 
 
 @dataclass(frozen=True)
 class Answer:
-    """The run's final answer, with token usage summed over its model calls."""
+    """The run's final answer, with token usage (and cost, when known) summed over its model calls."""
 
     text: str
     usage: dict[str, int] = field(default_factory=dict)
+    cost: float | None = None
 
 
-AgentEvent = Token | ToolCall | ToolResult | Answer
+AgentEvent = (
+    NodeStart
+    | NodeEnd
+    | Token
+    | ToolCall
+    | ToolResult
+    | ModelUsage
+    | PlanUpdate
+    | StepResult
+    | Critique
+    | Handoff
+    | ApprovalRequest
+    | Answer
+)
 """Anything ``Agent.stream`` / ``Agent.astream`` yields."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 import rag
+from agents.paths import data_home
 from mcp_servers._serve import serve_main
 
 __all__ = ["create_server", "default_data_dir", "main"]
@@ -32,8 +32,7 @@ __all__ = ["create_server", "default_data_dir", "main"]
 
 def default_data_dir() -> Path:
     """``$MCPLOOM_HOME/rag`` if ``MCPLOOM_HOME`` is set, else ``~/.local/share/mcploom/rag``."""
-    home = os.environ.get("MCPLOOM_HOME")
-    return Path(home).expanduser() / "rag" if home else Path.home() / ".local" / "share" / "mcploom" / "rag"
+    return data_home() / "rag"
 
 
 class Passage(BaseModel):
