@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 from graphs.react import LIMIT_NOTE, build_react_graph
 from tests.fakes import ScriptedChatModel, tool_call, tool_calls
@@ -134,3 +135,103 @@ def test_graph_draws_as_mermaid():
 def test_answer_message_is_ai_message():
     result = run(build_react_graph(model=ScriptedChatModel.script(["ok"]), tools=[]), "hi")
     assert isinstance(result["messages"][-1], AIMessage)
+
+
+# --- approval ---------------------------------------------------------------------------------
+
+
+@tool
+def delete_file(path: str) -> str:
+    """Delete a file."""
+    calls.append(f"delete_file({path})")
+    return f"deleted {path}"
+
+
+def gated_graph(model):
+    return build_react_graph(
+        model=model, tools=[multiply, delete_file], approval={"delete_file"}, checkpointer=InMemorySaver()
+    )
+
+
+def pause(graph, thread: str, text: str = "clean up"):
+    config = {"configurable": {"thread_id": thread}}
+    result = graph.invoke({"messages": [HumanMessage(text)]}, config)
+    (pending,) = result["__interrupt__"]
+    return config, pending.value
+
+
+def test_gated_call_waits_for_approval_then_runs_once():
+    model = ScriptedChatModel.script(
+        [tool_calls(("multiply", {"a": 2, "b": 3}), ("delete_file", {"path": "a.txt"})), "done"]
+    )
+    graph = gated_graph(model)
+    config, request = pause(graph, "t1")
+    assert request["kind"] == "approval"
+    assert [(c["name"], c["args"]) for c in request["calls"]] == [("delete_file", {"path": "a.txt"})]
+    assert calls == []  # nothing of that turn ran before the decision, not even the ungated call
+    result = graph.invoke(Command(resume={"action": "approve"}), config)
+    assert sorted(calls) == ["delete_file(a.txt)", "multiply(2,3)"]
+    assert result["messages"][-1].content == "done"
+    assert len(model.seen) == 2  # resuming did not repeat the model call
+
+
+def test_edit_runs_the_call_with_new_arguments_and_records_them():
+    model = ScriptedChatModel.script([tool_call("delete_file", call_id="c1", path="/etc/passwd"), "ok"])
+    graph = gated_graph(model)
+    config, _ = pause(graph, "t2")
+    result = graph.invoke(Command(resume={"c1": {"action": "edit", "args": {"path": "tmp.txt"}}}), config)
+    assert calls == ["delete_file(tmp.txt)"]
+    turn = next(m for m in result["messages"] if isinstance(m, AIMessage) and m.tool_calls)
+    assert turn.tool_calls[0]["args"] == {"path": "tmp.txt"}
+
+
+def test_reject_tells_the_model_and_runs_nothing():
+    model = ScriptedChatModel.script([tool_call("delete_file", path="a.txt"), "I left it."])
+    graph = gated_graph(model)
+    config, _ = pause(graph, "t3")
+    result = graph.invoke(Command(resume={"action": "reject", "reason": "keep it"}), config)
+    assert calls == []
+    observation = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert observation.status == "error"
+    assert "did not approve" in observation.content and "keep it" in observation.content
+    assert model.seen[-1][-1].content == observation.content
+    assert result["messages"][-1].content == "I left it."
+
+
+def test_a_mapping_that_leaves_a_call_out_rejects_it():
+    model = ScriptedChatModel.script(
+        [tool_calls(("delete_file", {"path": "a"}), ("delete_file", {"path": "b"})), "half done"]
+    )
+    graph = gated_graph(model)
+    config, request = pause(graph, "t4")
+    first, _ = (c["id"] for c in request["calls"])
+    graph.invoke(Command(resume={first: {"action": "approve"}}), config)
+    assert calls == ["delete_file(a)"]
+
+
+def test_unknown_decision_is_an_error_that_names_the_choices():
+    model = ScriptedChatModel.script([tool_call("delete_file", path="a"), "x"])
+    graph = gated_graph(model)
+    config, _ = pause(graph, "t5")
+    with pytest.raises(ValueError, match="approve, edit or reject"):
+        graph.invoke(Command(resume={"action": "yes"}), config)
+    assert calls == []
+
+
+async def test_async_approval_round_trip():
+    model = ScriptedChatModel.script([tool_call("delete_file", path="a"), "gone"])
+    graph = gated_graph(model)
+    config = {"configurable": {"thread_id": "t6"}}
+    paused = await graph.ainvoke({"messages": [HumanMessage("rm a")]}, config)
+    assert paused["__interrupt__"]
+    result = await graph.ainvoke(Command(resume={"action": "approve"}), config)
+    assert calls == ["delete_file(a)"] and result["messages"][-1].content == "gone"
+
+
+def test_ungated_calls_skip_the_approve_node_and_the_graph_draws():
+    model = ScriptedChatModel.script([tool_call("multiply", a=2, b=2), "4"])
+    graph = gated_graph(model)
+    result = graph.invoke({"messages": [HumanMessage("2*2")]}, {"configurable": {"thread_id": "t7"}})
+    assert "__interrupt__" not in result and result["messages"][-1].content == "4"
+    assert "approve" in graph.get_graph().draw_mermaid()
+    assert "approve" not in build_react_graph(model=model, tools=[multiply]).get_graph().nodes
