@@ -256,6 +256,7 @@ def build_plan_execute_graph(
     max_replans: int = 3,
     step_iterations: int = 6,
     parse_retries: int = 2,
+    approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "plan_execute",
 ) -> CompiledStateGraph:
@@ -270,6 +271,7 @@ def build_plan_execute_graph(
         max_replans: Most replanner calls per request; after that the remaining plan runs as is.
         step_iterations: Most model calls in one step's ReAct loop.
         parse_retries: Re-asks after a plan or decision that does not parse.
+        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -290,6 +292,7 @@ def build_plan_execute_graph(
         tools=tools,
         system_prompt=with_instructions(EXECUTOR_PROMPT, system_prompt),
         max_iterations=step_iterations,
+        approval=approval,
         name="executor",
     )
     tool_list = describe_tools(tools)

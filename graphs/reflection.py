@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -146,6 +146,7 @@ def build_reflection_graph(
     max_rounds: int = 3,
     check_iterations: int = 4,
     parse_retries: int = 2,
+    approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "reflection",
 ) -> CompiledStateGraph:
@@ -161,6 +162,7 @@ def build_reflection_graph(
         max_rounds: Most drafts (and critiques) per request.
         check_iterations: Most model calls in one fact check's ReAct loop.
         parse_retries: Re-asks after a critique that does not parse.
+        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -179,7 +181,12 @@ def build_reflection_graph(
     writer_prompt = with_instructions(GENERATOR_PROMPT, system_prompt)
     checker = (
         build_react_graph(
-            model=model, tools=tools, system_prompt=CHECKER_PROMPT, max_iterations=check_iterations, name="fact_check"
+            model=model,
+            tools=tools,
+            system_prompt=CHECKER_PROMPT,
+            max_iterations=check_iterations,
+            approval=approval,
+            name="fact_check",
         )
         if tools
         else None

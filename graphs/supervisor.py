@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -245,6 +245,7 @@ def build_supervisor_graph(
     max_handoffs: int = 6,
     worker_iterations: int = 6,
     parse_retries: int = 2,
+    approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "supervisor",
 ) -> CompiledStateGraph:
@@ -258,6 +259,7 @@ def build_supervisor_graph(
         max_handoffs: Most tasks handed out per request; then the run finishes.
         worker_iterations: Most model calls in one worker's ReAct loop.
         parse_retries: Re-asks after a decision that does not parse.
+        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -319,6 +321,7 @@ def build_supervisor_graph(
             tools=worker.tools,
             system_prompt=worker.system_prompt,
             max_iterations=worker_iterations,
+            approval=approval,
             name=worker.name,
         )
 

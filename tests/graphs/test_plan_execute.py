@@ -358,6 +358,30 @@ def test_parallel_steps_pause_on_interrupts_and_resume_without_rerunning_anythin
     assert len(model.seen) == 7  # the script is used up exactly: no model call was repeated
 
 
+def test_approval_pauses_parallel_steps_and_decisions_reach_each_call():
+    model = ScriptedChatModel.script(
+        [
+            plan((1, "multiply 6 by 7", []), (2, "multiply 2 by 3", [])),
+            tool_call("multiply", a=6, b=7),
+            tool_call("multiply", a=2, b=3),
+            "42",
+            "refused",
+            replan("finish"),
+            "42, and the other was refused",
+        ]
+    )
+    graph = build_plan_execute_graph(model=model, tools=[multiply], approval={"multiply"}, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "gated"}}
+    pending = run(graph, "two products", config)["__interrupt__"]
+    by_args = {i.value["calls"][0]["args"]["a"]: i for i in pending}
+    assert sorted(by_args) == [2, 6] and calls == []
+    resume = {by_args[6].id: {"action": "approve"}, by_args[2].id: {"action": "reject"}}
+    result = graph.invoke(Command(resume=resume), config)
+    assert calls == ["multiply(6,7)"]
+    assert result["messages"][-1].content == "42, and the other was refused"
+    assert len(model.seen) == 7
+
+
 def test_answer_tokens_stream_from_the_answer_node():
     model = ScriptedChatModel.script([plan((1, "a", [])), "A", replan("finish"), "the final answer"])
     graph = build_plan_execute_graph(model=model, tools=[])

@@ -375,3 +375,16 @@ def test_max_handoffs_must_be_positive():
 
 def test_docstring_examples():
     assert doctest.testmod(graphs.supervisor).failed == 0
+
+
+def test_approval_gates_a_workers_tool_and_resumes_in_the_worker():
+    model = ScriptedChatModel.script(
+        [route("analyst", "Multiply 6 by 7"), tool_call("multiply", a=6, b=7), "42", route(FINISH), "It is 42."]
+    )
+    graph = build_supervisor_graph(model=model, workers=TEAM, approval={"multiply"}, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "gated"}}
+    (pending,) = run(graph, "6*7?", config)["__interrupt__"]
+    assert pending.value["calls"][0]["name"] == "multiply" and calls == []
+    result = graph.invoke(Command(resume={"action": "approve"}), config)
+    assert calls == ["multiply(6,7)"] and result["messages"][-1].content == "It is 42."
+    assert len(model.seen) == 5
