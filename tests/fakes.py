@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
 
@@ -81,3 +81,39 @@ def structured(schema: type | str, **fields: Any) -> AIMessage:
     """
     name = schema if isinstance(schema, str) else schema.__name__
     return AIMessage("", tool_calls=[{"name": name, "args": fields, "id": f"call_{name}", "type": "tool_call"}])
+
+
+class SeededChatModel(ScriptedChatModel):
+    """A scripted model with ``temperature`` and ``seed`` fields, whose replies follow its seed.
+
+    A sampling graph runs copies made with ``model_copy(update={"temperature": t, "seed": s})``
+    in parallel. Each copy replies from ``scripts[s]``, its own script, so every sample is
+    deterministic whatever order the parallel calls run in; ``settings`` records the
+    ``(temperature, seed)`` of every call (copies share the lists).
+
+    Example:
+        >>> model = SeededChatModel.seeded({0: ["42"], 1: [tool_call("add", a=1, b=2), "3"]})
+        >>> model.model_copy(update={"seed": 1}).invoke("hi").tool_calls[0]["name"]
+        'add'
+    """
+
+    temperature: float = 0.0
+    seed: int | None = None
+    scripts: dict[int | None, Iterator[AIMessage]] = Field(default_factory=dict)
+    settings: list[tuple[float, int | None]] = Field(default_factory=list)
+
+    @classmethod
+    def seeded(cls, scripts: Mapping[int | None, Iterable[AIMessage | str]], seed: int | None = 0) -> SeededChatModel:
+        """A model at ``seed`` (the first sample's) with one script per seed."""
+        return cls(
+            messages=iter(()),
+            seed=seed,
+            scripts={
+                s: iter([AIMessage(r) if isinstance(r, str) else r for r in replies]) for s, replies in scripts.items()
+            },
+        )
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        self.seen.append(list(messages))
+        self.settings.append((self.temperature, self.seed))
+        return ChatResult(generations=[ChatGeneration(message=next(self.scripts[self.seed]))])
