@@ -1,4 +1,4 @@
-"""``Agent``: a model, MCP servers and a pattern wired together, with sync and async runs.
+"""``Agent``: a model, MCP servers, tools and a pattern wired together, with sync and async runs.
 
 Example:
     >>> from agents import Agent
@@ -6,35 +6,49 @@ Example:
     >>> with Agent(model="local", servers=servers) as agent:  # doctest: +SKIP
     ...     print(agent.run("What is 1234 * 5678? Use the calculator.").answer)
     7006652
+
+A run that reaches a tool needing approval pauses (``RunResult.pending``); ``resume(thread_id,
+decision)`` continues it, in this process or a later one, since threads live in the checkpointer.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
+from agents.checkpoints import DURABILITY, open_checkpointer
 from agents.errors import ConfigError
-from agents.events import AgentEvent, Answer, Token, ToolCall, ToolResult
+from agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from agents.mcp_client import MCPToolkit
 from agents.models import load_chat_model
-from graphs.react import build_react_graph
+from agents.patterns import Pattern, answer_node, build_pattern_graph, check_pattern
+from agents.streaming import STREAM_MODES, RunEvents, pending_calls
+from agents.usage import UsageRecorder
 
-__all__ = ["Agent", "Pattern", "RunResult"]
+__all__ = ["Agent", "Approval", "Decision", "Pattern", "RunResult"]
 
-Pattern = Literal["react"]
-"""The agent pattern a graph implements. ``react``: reason, call tools, observe, repeat."""
+Approval = Literal["destructive", "always", "never"]
+"""Which tool calls wait for a person: those MCP annotations mark destructive (``destructiveHint``,
+which MCP defaults to true for tools that do not say they are read-only), every call, or none.
+``approval_tools`` adds tools by name on top."""
+
+Decision = Literal["approve", "reject"] | Mapping[str, Any]
+"""How to answer pending tool calls: ``"approve"``, ``"reject"``, a decision mapping
+(``{"action": "approve" | "edit" | "reject", "args": {...}, "reason": "..."}``) for all of them, or
+a mapping of tool-call id to one of those."""
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools when they help, and answer from their results. Be concise."
@@ -43,37 +57,59 @@ DEFAULT_SYSTEM_PROMPT = (
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of one run."""
+    """The outcome of one run: an answer, or tool calls waiting for approval."""
 
     answer: str
-    """The final answer text."""
+    """The final answer text ("" while the run waits for approval)."""
     messages: list[AnyMessage]
     """The whole thread after the run."""
     tool_calls: list[dict[str, Any]]
-    """Tool calls made during this run, in order (name, args, id)."""
+    """Tool calls made during this run at any depth (plan steps, workers), in order (name, args, id)."""
     thread_id: str
-    """Pass it back to continue the conversation."""
+    """Pass it back to continue the conversation, or to ``resume`` a paused run."""
     usage: dict[str, int] = field(default_factory=dict)
     """Tokens in and out, summed over this run's model calls."""
+    cost: float | None = None
+    """US dollars for this run's model calls, when every model's price is known (local: 0.0)."""
+    model_calls: list[ModelUsage] = field(default_factory=list)
+    """Each model call's tokens and cost."""
+    pending: list[PendingCall] = field(default_factory=list)
+    """Tool calls waiting for approval; empty when the run finished."""
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run waits for a decision (see ``Agent.resume``)."""
+        return bool(self.pending)
 
 
 class Agent:
     """A model, MCP servers and tools, and a pattern, as one object.
 
-    Use it as a context manager (``with`` or ``async with``) to keep the MCP sessions open
-    across runs; outside one, each run opens and closes them.
+    Use it as a context manager (``with`` or ``async with``) to keep the MCP sessions and the
+    checkpointer open across runs; outside one, each run opens and closes them.
 
     Args:
         model: A model spec (``local``, ``local:<name>``, ``gguf:<path>``, ``anthropic:<model>``,
             ``openai:<model>``, ``openai-compatible:<url>#<model>``) or a LangChain chat model.
         servers: MCP servers in Claude Desktop's ``mcpServers`` shape, or a path to such a JSON file.
-        pattern: Which graph to run.
+        pattern: Which graph to run: ``react``, ``plan_execute``, ``reflection`` or ``supervisor``.
         system_prompt: Instructions for the model (a sensible default otherwise).
         tools: Extra tools: LangChain tools or plain Python functions (typed, with a docstring).
-        checkpointer: Where threads persist (default: in memory, for this process).
-        max_iterations: Most model calls per run.
+        checkpointer: Where threads persist: a saver, ``"memory"``, a SQLite path or
+            ``sqlite:`` URL, a ``postgresql://`` URL, or ``None`` for the SQLite file in the
+            user's data folder (so threads survive restarts).
+        approval: Which tool calls pause for a person's decision (see :data:`Approval`).
+        approval_tools: Tool-name globs that always need approval.
+        workers: Supervisor only: ``{name: {"description", "system_prompt", "tools": [globs],
+            "servers": [names]}}``; default one worker per MCP server.
+        options: The pattern's own settings, e.g. ``max_steps`` (plan_execute), ``rubric`` and
+            ``threshold`` (reflection), ``max_handoffs`` (supervisor), ``samples`` and
+            ``temperature`` (react self-consistency).
+        max_iterations: Most model calls per ReAct loop (each plan step, worker or check is one).
         call_timeout: Seconds one MCP tool call may take.
         model_options: Passed to the model loader (temperature, n_ctx, n_gpu_layers, ...).
+        trace: Write each run's events as JSON lines: ``True`` for ``traces/<thread>.jsonl`` in
+            the data folder, or a file path.
     """
 
     def __init__(
@@ -84,23 +120,46 @@ class Agent:
         pattern: Pattern = "react",
         system_prompt: str | None = None,
         tools: Sequence[BaseTool | Callable[..., Any]] = (),
-        checkpointer: BaseCheckpointSaver | None = None,
+        checkpointer: BaseCheckpointSaver | str | os.PathLike[str] | None = None,
+        approval: Approval = "destructive",
+        approval_tools: Sequence[str] = (),
+        workers: Mapping[str, Mapping[str, Any]] | None = None,
+        options: Mapping[str, Any] | None = None,
         max_iterations: int = 8,
         call_timeout: float | None = 60.0,
         model_options: Mapping[str, Any] | None = None,
+        trace: bool | str | os.PathLike[str] = False,
     ) -> None:
-        if pattern != "react":
-            raise ConfigError(f"Unknown pattern {pattern!r}; available: 'react'.")
+        check_pattern(pattern)
+        if approval not in ("destructive", "always", "never"):
+            raise ConfigError(f"Unknown approval {approval!r}; use 'destructive', 'always' or 'never'.")
         self.model = model if isinstance(model, BaseChatModel) else load_chat_model(model, **(model_options or {}))
         self.pattern = pattern
         self.system_prompt = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
         self.extra_tools = [t if isinstance(t, BaseTool) else tool(t) for t in tools]
-        self.checkpointer = checkpointer if checkpointer is not None else InMemorySaver()
+        self.approval = approval
+        self.approval_tools = tuple(approval_tools)
+        self.workers = workers
+        self.options = dict(options or {})
         self.max_iterations = max_iterations
+        self.trace = trace
+        self.answer_node = answer_node(pattern, int(self.options.get("samples", 1)))
+        self._checkpointer_spec = checkpointer
         self._toolkit = MCPToolkit(servers or {}, call_timeout=call_timeout)
+        self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
         self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
+
+    @classmethod
+    def from_config(cls, name: str | None = None, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Self:
+        """The agent ``name`` declared in a TOML config file (see ``agents.settings``).
+
+        ``overrides`` replace settings from the file (e.g. ``tools=[...]``, which a file cannot hold).
+        """
+        from agents.settings import load_agent_settings
+
+        return cls(**{**load_agent_settings(name, path), **overrides})
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -116,20 +175,45 @@ class Agent:
             raise RuntimeError("The agent is not started; use `with Agent(...) as agent:` or `async with`.")
         return self._graph
 
+    def needs_approval(self, tool: BaseTool) -> bool:
+        """Whether calls of ``tool`` pause for a decision under this agent's approval settings."""
+        if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in self.approval_tools):
+            return True
+        if self.approval != "destructive":
+            return self.approval == "always"
+        hints = tool.metadata or {}
+        # Only MCP tools carry hints; MCP reads a tool without them as possibly destructive.
+        return "mcp_server" in hints and not hints.get("readOnlyHint") and bool(hints.get("destructiveHint"))
+
     async def __aenter__(self) -> Self:
-        await self._toolkit.__aenter__()
-        self._graph = build_react_graph(
-            model=self.model,
-            tools=self.tools,
-            system_prompt=self.system_prompt,
-            max_iterations=self.max_iterations,
-            checkpointer=self.checkpointer,
-        )
+        stack = AsyncExitStack()
+        try:
+            await stack.enter_async_context(self._toolkit)
+            checkpointer = await stack.enter_async_context(open_checkpointer(self._checkpointer_spec))
+            tools = self.tools
+            self._graph = build_pattern_graph(
+                self.pattern,
+                model=self.model,
+                tools=tools,
+                system_prompt=self.system_prompt,
+                max_iterations=self.max_iterations,
+                approval={t.name for t in tools if self.needs_approval(t)},
+                checkpointer=checkpointer,
+                options=self.options,
+                workers=self.workers,
+                server_tools={name: info.tool_names for name, info in self._toolkit.servers.items()},
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         self._graph = None
-        await self._toolkit.__aexit__(*exc_info)
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(*exc_info)
 
     def __enter__(self) -> Self:
         # MCP sessions live on an event loop; a portal runs one in a thread for sync callers.
@@ -158,83 +242,174 @@ class Agent:
 
     async def arun(self, question: str, *, thread_id: str | None = None) -> RunResult:
         """Answer ``question``; pass ``thread_id`` to continue an earlier conversation."""
-        if self._graph is None:
-            async with self:
-                return await self.arun(question, thread_id=thread_id)
-        thread_id = thread_id or uuid.uuid4().hex
-        config = {"configurable": {"thread_id": thread_id}}
-        asked = HumanMessage(question, id=uuid.uuid4().hex)
-        state = await self.graph.ainvoke({"messages": [asked]}, config)
-        # This run's messages follow the question; no extra checkpoint read to count the history.
-        start = next(i for i, m in enumerate(state["messages"]) if m.id == asked.id)
-        new = state["messages"][start + 1 :]
-        return RunResult(
-            answer=state["messages"][-1].text,
-            messages=state["messages"],
-            tool_calls=[
-                {"name": c["name"], "args": c["args"], "id": c["id"]}
-                for m in new
-                if isinstance(m, AIMessage)
-                for c in m.tool_calls
-            ],
-            thread_id=thread_id,
-            usage=_usage(new),
-        )
+        run = _Run(thread_id or uuid.uuid4().hex)
+        return await run.result(self._stream(_ask(question), run))
+
+    async def aresume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
+        """Continue a paused or interrupted run of ``thread_id`` (see :meth:`astream_resume`)."""
+        run = _Run(thread_id)
+        return await run.result(self._stream(_Resume(decision), run))
 
     async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[AgentEvent]:
-        """Yield tokens, tool calls, tool results and finally the ``Answer`` as the run goes."""
+        """Yield the run's events as they happen (see ``agents.events``), ending with ``Answer``
+        or, when tool calls wait for approval, ``ApprovalRequest``."""
+        async for event in self._stream(_ask(question), _Run(thread_id or uuid.uuid4().hex)):
+            yield event
+
+    async def astream_resume(self, thread_id: str, decision: Decision | None = None) -> AsyncIterator[AgentEvent]:
+        """Continue ``thread_id``: with ``decision`` for the tool calls it waits on, or, with
+        none, a run that stopped half-way (a crash, a kill): it goes on from its last finished
+        step, so tool calls that had returned do not run again."""
+        async for event in self._stream(_Resume(decision), _Run(thread_id)):
+            yield event
+
+    async def apending(self, thread_id: str) -> list[PendingCall]:
+        """The tool calls ``thread_id`` waits on (empty when it waits on nothing)."""
         if self._graph is None:
             async with self:
-                async for event in self.astream(question, thread_id=thread_id):
+                return await self.apending(thread_id)
+        snapshot = await self.graph.aget_state(_config(thread_id))
+        return pending_calls(list(snapshot.interrupts))
+
+    async def _stream(self, request: dict[str, Any] | _Resume, run: _Run) -> AsyncIterator[AgentEvent]:
+        if self._graph is None:
+            async with self:
+                async for event in self._stream(request, run):
                     yield event
             return
-        config = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
-        names: dict[str, str] = {}
-        turns: list[AIMessage] = []
-        async for mode, payload in self.graph.astream(
-            {"messages": [HumanMessage(question)]}, config, stream_mode=["messages", "updates"]
+        run_input = await self._resume_input(request, run.thread_id) if isinstance(request, _Resume) else request
+        config = {**_config(run.thread_id), "callbacks": [run.usage]}
+        async for namespace, mode, payload in self.graph.astream(
+            run_input, config, stream_mode=STREAM_MODES, subgraphs=True, durability=DURABILITY
         ):
-            if mode == "messages":
-                chunk, meta = payload
-                if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "agent" and chunk.content:
-                    yield Token(chunk.text)
-                continue
-            for node, update in payload.items():
-                for message in (update or {}).get("messages", []):
-                    if isinstance(message, AIMessage):
-                        turns.append(message)
-                        for call in message.tool_calls:
-                            names[call["id"]] = call["name"]
-                            yield ToolCall(call["name"], call["args"], call["id"])
-                    elif isinstance(message, ToolMessage) and node == "tools":
-                        yield ToolResult(
-                            names.get(message.tool_call_id, message.name or "?"),
-                            message.text,
-                            message.tool_call_id,
-                            message.status == "error",
-                            message.artifact,
-                        )
-        yield Answer(turns[-1].text if turns else "", _usage(turns))
+            for event in run.events.feed(namespace, mode, payload):
+                yield event
+            for usage in run.usage.drain():
+                yield usage
+        if run.events.interrupts:
+            yield ApprovalRequest(pending_calls(run.events.interrupts), run.thread_id)
+        else:
+            messages = run.events.state.get("messages") or [None]
+            yield Answer(getattr(messages[-1], "text", ""), run.usage.totals(), run.usage.cost())
+
+    async def _resume_input(self, request: _Resume, thread_id: str) -> Command | None:
+        snapshot = await self.graph.aget_state(_config(thread_id))
+        if snapshot.interrupts:
+            return Command(resume=_resume_map(list(snapshot.interrupts), request.decision, thread_id))
+        if request.decision is not None:
+            raise ConfigError(f"Thread {thread_id!r} waits for no approval, so there is nothing to decide.")
+        if not snapshot.next:
+            raise ConfigError(
+                f"Thread {thread_id!r} has no unfinished run to resume; ask a new question with that thread_id."
+            )
+        return None
+
+    # --- blocking versions ------------------------------------------------------------------
 
     def run(self, question: str, *, thread_id: str | None = None) -> RunResult:
-        """Blocking ``arun``."""
-        if self._portal is None:
-            with self:
-                return self.run(question, thread_id=thread_id)
-        return self._portal.call(lambda: self.arun(question, thread_id=thread_id))
+        """Blocking :meth:`arun`."""
+        return self._call(lambda: self.arun(question, thread_id=thread_id))
+
+    def resume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
+        """Blocking :meth:`aresume`."""
+        return self._call(lambda: self.aresume(thread_id, decision))
+
+    def pending(self, thread_id: str) -> list[PendingCall]:
+        """Blocking :meth:`apending`."""
+        return self._call(lambda: self.apending(thread_id))
 
     def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[AgentEvent]:
-        """Blocking ``astream``: yields events as they happen."""
+        """Blocking :meth:`astream`: yields events as they happen."""
+        return self._iterate(lambda: self.astream(question, thread_id=thread_id))
+
+    def stream_resume(self, thread_id: str, decision: Decision | None = None) -> Iterator[AgentEvent]:
+        """Blocking :meth:`astream_resume`."""
+        return self._iterate(lambda: self.astream_resume(thread_id, decision))
+
+    def _call(self, make: Callable[[], Any]) -> Any:
         if self._portal is None:
             with self:
-                yield from self.stream(question, thread_id=thread_id)
+                return self._call(make)
+        return self._portal.call(make)
+
+    def _iterate(self, make: Callable[[], AsyncIterator[AgentEvent]]) -> Iterator[AgentEvent]:
+        if self._portal is None:
+            with self:
+                yield from self._iterate(make)
             return
-        with self._portal.wrap_async_context_manager(_Collector(self.astream(question, thread_id=thread_id))) as it:
+        with self._portal.wrap_async_context_manager(_Collector(make())) as it:
             while True:
                 event = self._portal.call(it.next)
                 if event is None:
                     return
                 yield event
+
+
+@dataclass
+class _Resume:
+    decision: Decision | None
+
+
+def _ask(question: str) -> dict[str, Any]:
+    return {"messages": [HumanMessage(question)]}
+
+
+def _config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+class _Run:
+    """One run's thread, event translator and usage recorder, and the ``RunResult`` they make."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        self.events = RunEvents()
+        self.usage = UsageRecorder()
+
+    async def result(self, events: AsyncIterator[AgentEvent]) -> RunResult:
+        last: AgentEvent | None = None
+        async for last in events:  # noqa: B007 - only the closing event is needed
+            pass
+        return RunResult(
+            answer=last.text if isinstance(last, Answer) else "",
+            messages=list(self.events.state.get("messages", [])),
+            tool_calls=[{"name": c.name, "args": c.args, "id": c.id} for c in self.events.tool_calls],
+            thread_id=self.thread_id,
+            usage=self.usage.totals(),
+            cost=self.usage.cost(),
+            model_calls=self.usage.calls,
+            pending=last.calls if isinstance(last, ApprovalRequest) else [],
+        )
+
+
+_ACTIONS = ("approve", "edit", "reject")
+
+
+def _resume_map(interrupts: list[Any], decision: Decision | None, thread_id: str) -> dict[str, Any]:
+    """``Command(resume=...)`` for every pending interrupt, checked so a typo cannot slip through."""
+    pending = pending_calls(interrupts)
+    listing = ", ".join(f"{c.name} (id {c.id})" for c in pending)
+    if decision is None:
+        raise ConfigError(f"Thread {thread_id!r} waits for approval of: {listing}. Pass a decision to resume it.")
+    one = _decision(decision) if isinstance(decision, str) or "action" in decision else None
+    if one is None:
+        unknown = set(decision) - {c.id for c in pending}
+        if unknown:
+            raise ConfigError(f"No pending tool call has id {sorted(unknown)}; pending: {listing}.")
+    resume: dict[str, Any] = {}
+    for interrupt in interrupts:
+        calls = [call["id"] for call in interrupt.value["calls"]]
+        resume[interrupt.id] = one or {call: _decision(decision[call]) for call in calls if call in decision}
+    return resume
+
+
+def _decision(value: Any) -> dict[str, Any]:
+    decision = {"action": value} if isinstance(value, str) else dict(value)
+    if decision.get("action") not in _ACTIONS:
+        raise ConfigError(f"Unknown decision {decision.get('action')!r}; use one of: {', '.join(_ACTIONS)}.")
+    if decision["action"] == "edit" and not isinstance(decision.get("args"), Mapping):
+        raise ConfigError("An edit decision needs the new arguments: {'action': 'edit', 'args': {...}}.")
+    return decision
 
 
 class _Collector:
@@ -251,12 +426,3 @@ class _Collector:
 
     async def next(self) -> AgentEvent | None:
         return await anext(self._events, None)
-
-
-def _usage(messages: Sequence[Any]) -> dict[str, int]:
-    totals = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-    for message in messages:
-        usage = getattr(message, "usage_metadata", None) or {}
-        for key in totals:
-            totals[key] += int(usage.get(key, 0))
-    return totals

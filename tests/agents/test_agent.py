@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 
 from agents.agent import Agent
 from agents.errors import ConfigError, ServerStartError
-from agents.events import Answer, Token, ToolCall, ToolResult
+from agents.events import Answer, NodeEnd, NodeStart, Token, ToolCall, ToolResult
 from tests.fakes import ScriptedChatModel, tool_call
 
 UTILITY = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
@@ -52,11 +52,14 @@ def test_sync_stream_yields_tool_call_result_tokens_then_answer():
     model = scripted(tool_call("calculate", expression="6 * 7"), "The answer is 42.")
     with Agent(model=model, servers=UTILITY) as agent:
         events = list(agent.stream("6*7?"))
-    kinds = [type(e) for e in events]
+    shown = [e for e in events if isinstance(e, ToolCall | ToolResult | Token | Answer)]
+    kinds = [type(e) for e in shown]
     assert kinds[:2] == [ToolCall, ToolResult]
     assert kinds[-1] is Answer and Token in kinds
     assert "".join(e.text for e in events if isinstance(e, Token)) == "The answer is 42."
-    assert events[1].content.find("42") >= 0 and not events[1].is_error
+    assert shown[1].content.find("42") >= 0 and not shown[1].is_error
+    steps = [(type(e).__name__, e.node) for e in events if isinstance(e, NodeStart | NodeEnd)]
+    assert steps[:4] == [("NodeStart", "agent"), ("NodeEnd", "agent"), ("NodeStart", "tools"), ("NodeEnd", "tools")]
 
 
 def test_run_without_context_manager_opens_and_closes_sessions():
