@@ -31,7 +31,8 @@ Trade-offs:
   and tokens. Samples run in parallel, but a local model serves one call at a time, so there the
   time grows ``samples``-fold too.
 - Tools run once per sample, in parallel. Give this graph read-only tools (search, calculators,
-  SELECT queries): a tool that changes something would change it ``samples`` times.
+  SELECT queries): a tool that changes something would change it ``samples`` times. Tools named
+  in ``approval`` ask once per sample that calls them.
 - The vote compares answer keys, so it suits short answers (a number, a name, yes/no). Free-text
   answers rarely agree word for word; then the first sample wins. Ask for a short final answer
   in ``system_prompt``.
@@ -50,7 +51,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, TypedDict
 
@@ -195,6 +196,7 @@ def build_self_consistency_graph(
     temperature: float = 0.7,
     system_prompt: str | None = None,
     max_iterations: int = 8,
+    approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "self_consistency",
 ) -> CompiledStateGraph:
@@ -208,6 +210,9 @@ def build_self_consistency_graph(
         temperature: The sampling temperature of the copies (unused when ``samples`` is 1).
         system_prompt: Prepended to every model call of every sample (not stored in the state).
         max_iterations: Most model calls in one sample's ReAct loop.
+        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
+            Each sample asks on its own: samples that call such a tool pause together, one
+            interrupt each, and are resumed with ``Command(resume={interrupt_id: decision})``.
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -229,7 +234,12 @@ def build_self_consistency_graph(
     models = [model] if samples == 1 else [_sampling_copy(model, temperature, i) for i in range(samples)]
     runs = [
         build_react_graph(
-            model=sampler, tools=tools, system_prompt=system_prompt, max_iterations=max_iterations, name="sample"
+            model=sampler,
+            tools=tools,
+            system_prompt=system_prompt,
+            max_iterations=max_iterations,
+            approval=approval,
+            name="sample",
         )
         for sampler in models
     ]

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 import graphs.self_consistency
 from graphs.react import LIMIT_NOTE, build_react_graph
@@ -220,6 +221,29 @@ def test_a_thread_resumes_with_history_and_votes_on_the_new_request_only():
     # Every sample of the second request saw the whole conversation, with the voted first answer.
     latest = model.seen[-3:]
     assert all([m.content for m in seen] == ["2+2?", "4", "and times 3?"] for seen in latest)
+
+
+def test_gated_tool_calls_pause_each_sample_and_resume_with_one_decision_each():
+    model = answers(
+        [tool_call("multiply", a=6, b=7), "42"],
+        [tool_call("multiply", a=2, b=3), "Not allowed to multiply, so 40"],
+        ["42"],
+    )
+    graph = build_self_consistency_graph(
+        model=model, tools=[multiply], samples=3, approval={"multiply"}, checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "gated"}}
+    paused = run(graph, "6*7?", config)
+    pending = {i.id: i.value["calls"][0]["args"]["a"] for i in paused["__interrupt__"]}
+    assert sorted(pending.values()) == [2, 6] and calls == []
+    decide = {6: {"action": "approve"}, 2: {"action": "reject", "reason": "too easy"}}
+    result = graph.invoke(Command(resume={i: decide[a] for i, a in pending.items()}), config)
+    assert calls == ["multiply(6,7)"]
+    refused = [seen[-1] for seen in model.seen if isinstance(seen[-1], ToolMessage) and seen[-1].status == "error"]
+    assert len(refused) == 1 and "Their reason: too easy." in refused[0].content
+    assert result["vote"]["counts"] == {"42": 2, "40": 1}
+    assert result["messages"][-1].content == "42"
+    assert len(model.seen) == 5  # no model call was repeated on resume
 
 
 def test_graph_draws_as_mermaid():
