@@ -36,7 +36,8 @@ from agents.mcp_client import MCPToolkit
 from agents.models import load_chat_model
 from agents.patterns import Pattern, answer_node, build_pattern_graph, check_pattern
 from agents.streaming import STREAM_MODES, RunEvents, pending_calls
-from agents.usage import UsageRecorder
+from agents.tracing import open_sinks, trace_path
+from agents.usage import PriceTable, UsageRecorder
 
 __all__ = ["Agent", "Approval", "Decision", "Pattern", "RunResult"]
 
@@ -134,6 +135,8 @@ class Agent:
         if approval not in ("destructive", "always", "never"):
             raise ConfigError(f"Unknown approval {approval!r}; use 'destructive', 'always' or 'never'.")
         self.model = model if isinstance(model, BaseChatModel) else load_chat_model(model, **(model_options or {}))
+        self.model_name = model if isinstance(model, str) else type(model).__name__
+        self.prices = PriceTable.load()
         self.pattern = pattern
         self.system_prompt = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
         self.extra_tools = [t if isinstance(t, BaseTool) else tool(t) for t in tools]
@@ -242,25 +245,25 @@ class Agent:
 
     async def arun(self, question: str, *, thread_id: str | None = None) -> RunResult:
         """Answer ``question``; pass ``thread_id`` to continue an earlier conversation."""
-        run = _Run(thread_id or uuid.uuid4().hex)
+        run = _Run(thread_id or uuid.uuid4().hex, self.prices)
         return await run.result(self._stream(_ask(question), run))
 
     async def aresume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Continue a paused or interrupted run of ``thread_id`` (see :meth:`astream_resume`)."""
-        run = _Run(thread_id)
+        run = _Run(thread_id, self.prices)
         return await run.result(self._stream(_Resume(decision), run))
 
     async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[AgentEvent]:
         """Yield the run's events as they happen (see ``agents.events``), ending with ``Answer``
         or, when tool calls wait for approval, ``ApprovalRequest``."""
-        async for event in self._stream(_ask(question), _Run(thread_id or uuid.uuid4().hex)):
+        async for event in self._stream(_ask(question), _Run(thread_id or uuid.uuid4().hex, self.prices)):
             yield event
 
     async def astream_resume(self, thread_id: str, decision: Decision | None = None) -> AsyncIterator[AgentEvent]:
         """Continue ``thread_id``: with ``decision`` for the tool calls it waits on, or, with
         none, a run that stopped half-way (a crash, a kill): it goes on from its last finished
         step, so tool calls that had returned do not run again."""
-        async for event in self._stream(_Resume(decision), _Run(thread_id)):
+        async for event in self._stream(_Resume(decision), _Run(thread_id, self.prices)):
             yield event
 
     async def apending(self, thread_id: str) -> list[PendingCall]:
@@ -278,6 +281,14 @@ class Agent:
                     yield event
             return
         run_input = await self._resume_input(request, run.thread_id) if isinstance(request, _Resume) else request
+        with open_sinks(
+            self._trace_path(run.thread_id), thread_id=run.thread_id, pattern=self.pattern, model=self.model_name
+        ) as sinks:
+            async for event in self._events(run_input, run):
+                sinks.write(event)
+                yield event
+
+    async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}
         async for namespace, mode, payload in self.graph.astream(
             run_input, config, stream_mode=STREAM_MODES, subgraphs=True, durability=DURABILITY
@@ -291,6 +302,11 @@ class Agent:
         else:
             messages = run.events.state.get("messages") or [None]
             yield Answer(getattr(messages[-1], "text", ""), run.usage.totals(), run.usage.cost())
+
+    def _trace_path(self, thread_id: str) -> str | os.PathLike[str] | None:
+        if self.trace is True:
+            return trace_path(thread_id)
+        return self.trace or None
 
     async def _resume_input(self, request: _Resume, thread_id: str) -> Command | None:
         snapshot = await self.graph.aget_state(_config(thread_id))
@@ -361,10 +377,10 @@ def _config(thread_id: str) -> dict[str, Any]:
 class _Run:
     """One run's thread, event translator and usage recorder, and the ``RunResult`` they make."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, prices: PriceTable) -> None:
         self.thread_id = thread_id
         self.events = RunEvents()
-        self.usage = UsageRecorder()
+        self.usage = UsageRecorder(prices)
 
     async def result(self, events: AsyncIterator[AgentEvent]) -> RunResult:
         last: AgentEvent | None = None

@@ -227,3 +227,24 @@ async def test_usage_is_reported_per_model_call_and_per_run():
     assert len(calls) == 4  # planner, step, replanner, synthesis: structured calls count too
     answer = events[-1]
     assert answer.usage["input_tokens"] == sum(c.input_tokens for c in calls)
+
+
+# --- traces -----------------------------------------------------------------------------------
+
+
+def test_trace_writes_every_event_of_the_run_as_json_lines(tmp_path, monkeypatch):
+    import json
+
+    file = tmp_path / "run.jsonl"
+    model = scripted(tool_call("add", a=1, b=2), "3")
+    with Agent(model=model, tools=[add], checkpointer="memory", trace=file) as agent:
+        events = list(agent.stream("1+2", thread_id="traced"))
+    lines = [json.loads(line) for line in file.read_text().splitlines()]
+    assert [line["type"] for line in lines] == [type(e).__name__ for e in events]
+    assert lines[-1]["text"] == "3" and all(line["thread_id"] == "traced" for line in lines)
+    assert all(isinstance(line["ts"], float) for line in lines)
+
+    monkeypatch.setenv("MCPLOOM_HOME", str(tmp_path / "home"))
+    with Agent(model=scripted("hi"), checkpointer="memory", trace=True) as agent:
+        agent.run("hello", thread_id="default-place")
+    assert (tmp_path / "home" / "traces" / "default-place.jsonl").read_text().count("\n") > 2
