@@ -148,6 +148,8 @@ class Agent:
         self.trace = trace
         self.answer_node = answer_node(pattern, int(self.options.get("samples", 1)))
         self._checkpointer_spec = checkpointer
+        self.checkpointer: BaseCheckpointSaver | None = None
+        """The open checkpointer (inside the context manager)."""
         self._toolkit = MCPToolkit(servers or {}, call_timeout=call_timeout)
         self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
@@ -193,6 +195,7 @@ class Agent:
         try:
             await stack.enter_async_context(self._toolkit)
             checkpointer = await stack.enter_async_context(open_checkpointer(self._checkpointer_spec))
+            self.checkpointer = checkpointer
             tools = self.tools
             self._graph = build_pattern_graph(
                 self.pattern,
@@ -213,7 +216,7 @@ class Agent:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._graph = None
+        self._graph = self.checkpointer = None
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.__aexit__(*exc_info)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentFactory",
+    "ASK_SETTINGS",
     "AskPattern",
     "AskResult",
     "ToolCallRecord",
@@ -63,11 +64,25 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AskPattern = Literal["react"]
+AskPattern = Literal["react", "plan_execute", "reflection", "supervisor"]
 """The agent patterns ``ask`` offers: those ``agents.agent.Pattern`` allows (a test keeps them equal).
 
-- ``"react"``: reason, call tools, observe, repeat until the answer.
+- ``"react"``: reason, call tools, observe, repeat until the answer;
+- ``"plan_execute"``: plan steps, run each with the tools, revise the plan, then answer;
+- ``"reflection"``: draft, critique against a rubric, revise;
+- ``"supervisor"``: route the work among workers, one per MCP server.
 """
+
+PATTERN_HELP = (
+    "How the agent works: 'react' reasons and calls tools in a loop (fastest); 'plan_execute' plans steps "
+    "and runs them; 'reflection' drafts, critiques and revises; 'supervisor' routes work among workers, "
+    "one per tool server."
+)
+
+ASK_SETTINGS: Mapping[str, Any] = {"checkpointer": "memory", "approval": "never"}
+"""How ``ask``'s agents run: threads live per question in memory (deleted after it), and no call
+waits for approval, since nobody can answer in the middle of an MCP tool call; the client approves
+``ask`` itself instead (its ``destructiveHint`` says when the agent's tools may be destructive)."""
 
 AgentFactory = Callable[[AskPattern], "Agent"]
 """Builds the (not yet entered) ``Agent`` for a pattern; called once per pattern, in a worker thread."""
@@ -130,7 +145,9 @@ def default_agent_factory(model: str = DEFAULT_MODEL, servers: Mapping[str, Any]
     def build(pattern: AskPattern) -> Agent:
         from agents.agent import Agent  # langgraph and friends: only on the first ask
 
-        return Agent(model=model, servers=servers if servers is not None else default_servers(), pattern=pattern)
+        return Agent(
+            model=model, servers=servers if servers is not None else default_servers(), pattern=pattern, **ASK_SETTINGS
+        )
 
     return build
 
@@ -246,9 +263,7 @@ def create_server(
             str, Field(description="The question or task, self-contained: the agent has no chat history.")
         ],
         ctx: Context,
-        pattern: Annotated[
-            AskPattern, Field(description="How the agent works: 'react' reasons and calls tools in a loop.")
-        ] = "react",
+        pattern: Annotated[AskPattern, Field(description=PATTERN_HELP)] = "react",
     ) -> AskResult:
         report = _Reporter(ctx)
         if not agents.started(pattern):
@@ -264,7 +279,7 @@ def create_server(
 
 async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
     """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped afterwards."""
-    from agents.events import Answer, Token, ToolCall, ToolResult
+    from agents.events import Answer, Critique, Handoff, PlanUpdate, StepResult, Token, ToolCall, ToolResult
 
     thread_id = uuid.uuid4().hex
     calls: dict[str, ToolCallRecord] = {}
@@ -299,6 +314,8 @@ async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
                 message = f"{event.name} {'failed' if event.is_error else 'returned'}: {event.content}"
                 await report.progress(message)
                 await report.log(message)
+            elif isinstance(event, PlanUpdate | StepResult | Critique | Handoff):
+                await report.progress(_progress_text(event))
             elif isinstance(event, Answer):
                 answer = event
     except Exception as exc:
@@ -315,6 +332,24 @@ async def _forget(agent: Agent, thread_id: str) -> None:
             await agent.checkpointer.adelete_thread(thread_id)
     except Exception as exc:  # a checkpointer that cannot delete keeps the thread; nothing else is lost
         logger.debug("Could not delete thread %s: %s", thread_id, exc)
+
+
+def _progress_text(event: Any) -> str:
+    """One line on a pattern's progress: a plan, a finished step, a critique score or a handoff."""
+    from agents.events import Critique, Handoff, PlanUpdate
+
+    if isinstance(event, PlanUpdate):
+        steps = "; ".join(f"{step['id']}. {step['task']}" for step in event.steps)
+        return f"{'Plan' if event.revision == 0 else 'Revised plan'}: {steps or 'done'}"
+    if isinstance(event, Critique):
+        return f"Critique {event.round}: score {event.score}/10. {event.feedback}".strip()
+    if isinstance(event, Handoff):
+        return (
+            "Supervisor: finishing"
+            if event.worker == "FINISH"
+            else f"Supervisor -> {event.worker}: {event.instruction}"
+        )
+    return f"Step {event.id} done: {event.result[:MAX_RESULT_CHARS]}"
 
 
 def _describe(model: str, servers: Mapping[str, Any]) -> str:

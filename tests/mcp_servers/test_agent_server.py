@@ -23,7 +23,7 @@ import mcp_servers.agent as agent_server
 from agents.agent import Agent, Pattern
 from agents.claude_config import build_servers
 from agents.errors import ConfigError
-from mcp_servers.agent import AskPattern, create_server, default_servers
+from mcp_servers.agent import ASK_SETTINGS, AskPattern, create_server, default_servers
 from tests.fakes import ScriptedChatModel, tool_call
 
 from .conftest import REPO_ROOT, SERVER_ENV
@@ -46,7 +46,7 @@ class Factory:
         model = self.model or ScriptedChatModel.script(
             [AIMessage(r, usage_metadata=USAGE) if isinstance(r, str) else r for r in self.replies]
         )
-        agent = Agent(model=model, servers=self.servers, pattern=pattern)
+        agent = Agent(model=model, servers=self.servers, pattern=pattern, **ASK_SETTINGS)
         self.built.append(agent)
         return agent
 
