@@ -5,16 +5,14 @@ Heavy libraries load inside the commands, so ``mcploom --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from agents import cli_rag, cli_serve
+from agents import cli_rag, cli_run, cli_serve
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "user_errors"]
 
 app = typer.Typer(
     name="mcploom",
@@ -26,6 +24,9 @@ app = typer.Typer(
 Examples:
   mcploom run "What is 1234 * 5678? Use the calculator."
   mcploom run -m anthropic:claude-sonnet-4-5 --mcp-config claude_desktop_config.json "..."
+  mcploom run -p plan_execute "Compute 17 * 23, then add 100 to the result."
+  mcploom run --agent team --config mcploom.toml "..."
+  mcploom resume <thread> --approve
   mcploom models list
   mcploom claude-config --servers utility,files --write
 """,
@@ -34,63 +35,6 @@ models_app = typer.Typer(help="List the local model catalog, or pull a GGUF from
 
 out = Console()
 err = Console(stderr=True)
-
-ModelOption = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        "-m",
-        envvar="MCPLOOM_MODEL",
-        help="Model spec: local, local:<name>, gguf:<path>, anthropic:<model>, openai:<model>, "
-        "openai-compatible:<url>#<model>.",
-    ),
-]
-
-
-def _default_servers() -> dict[str, Any]:
-    # sys.executable, not "python": the interpreter that has mcploom installed.
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
-
-
-@app.command()
-def run(
-    question: Annotated[str, typer.Argument(help="What to ask the agent.")],
-    model: ModelOption = "local",
-    mcp_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--mcp-config",
-            "-c",
-            envvar="MCPLOOM_MCP_CONFIG",
-            help="JSON file with MCP servers in Claude Desktop's mcpServers shape (default: the utility server).",
-        ),
-    ] = None,
-    system_prompt: Annotated[str | None, typer.Option("--system", "-s", help="System prompt for the model.")] = None,
-    max_iterations: Annotated[int, typer.Option(help="Most model calls before the agent must answer.")] = 8,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the answer, not the tool calls.")] = False,
-) -> None:
-    """Ask one question; stream the answer and show each tool call and result."""
-    from agents.agent import Agent
-    from agents.events import Answer, Token, ToolCall, ToolResult
-
-    servers: Any = mcp_config if mcp_config is not None else _default_servers()
-    with _user_errors():
-        with Agent(model=model, servers=servers, system_prompt=system_prompt, max_iterations=max_iterations) as agent:
-            streamed = False
-            for event in agent.stream(question):
-                if isinstance(event, Token):
-                    out.print(event.text, end="", markup=False, highlight=False)
-                    streamed = True
-                elif isinstance(event, ToolCall) and not quiet:
-                    err.print(f"[dim]→ {event.name}({_args(event.args)})[/dim]", highlight=False)
-                elif isinstance(event, ToolResult) and not quiet:
-                    style = "red" if event.is_error else "dim"
-                    err.print(f"[{style}]← {event.name}: {_clip(event.content)}[/{style}]", highlight=False)
-                elif isinstance(event, Answer):
-                    if not streamed:
-                        out.print(event.text, markup=False, highlight=False)
-                    else:
-                        out.print()
 
 
 @models_app.command("list")
@@ -117,12 +61,12 @@ def models_pull(
     """Download a GGUF model from the Hugging Face hub; then use it as local:<name>."""
     from local_models.catalog import pull_model
 
-    with _user_errors():
+    with user_errors():
         path = pull_model(repo_id, filename, name=name)
     out.print(f"Saved {path}; use it with -m local:{path.stem}")
 
 
-class _user_errors:
+class user_errors:
     """Turn errors a user can fix into one red line on stderr and exit code 1, not a traceback."""
 
     def __enter__(self) -> None:
@@ -133,23 +77,16 @@ class _user_errors:
         from local_models.errors import ModelLoadError
 
         if exc is not None and isinstance(exc, McploomError | ModelLoadError):
-            err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
+            err.print("[red]Error:[/red]", end=" ")
+            err.print(str(exc), highlight=False, markup=False)  # messages quote TOML tables like [models]
             raise typer.Exit(1)
         return False
 
 
 app.add_typer(models_app, name="models")
+cli_run.register(app)
 cli_rag.register(app)
 cli_serve.register(app)
-
-
-def _args(args: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value!r}" for key, value in args.items())
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def main() -> None:

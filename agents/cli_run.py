@@ -1,0 +1,216 @@
+"""The ``run`` and ``resume`` commands: ask an agent one question, or continue a paused thread.
+
+Both take the same agent options: a named agent from a config file (``--agent``/``--config``),
+or a model, MCP servers and pattern given directly; options given on the command line win over
+the file. A run that reaches a tool call needing approval asks at the terminal when there is one;
+otherwise it prints the thread id and exits with code 3, and ``mcploom resume`` continues it later.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from agents.cli_render import EventPrinter, ask_decisions
+
+if TYPE_CHECKING:
+    from agents.agent import Agent
+    from agents.events import AgentEvent
+
+__all__ = ["PAUSED_EXIT_CODE", "register"]
+
+PAUSED_EXIT_CODE = 3
+"""Exit code of a run that waits for approval and could not ask (no terminal)."""
+
+out = Console()
+err = Console(stderr=True)
+
+AgentOpt = Annotated[
+    str | None, typer.Option("--agent", "-a", help="A named agent from the config file (see --config).")
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="MCPLOOM_CONFIG",
+        help="TOML config with \\[models], \\[mcpServers] and \\[agents] tables "
+        "(default: ./mcploom.toml, else config.toml in the data folder, when there is one).",
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="MCPLOOM_MODEL",
+        help="Model spec: local, local:<name>, gguf:<path>, anthropic:<model>, openai:<model>, "
+        "openai-compatible:<url>#<model> (default: local).",
+    ),
+]
+ServersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mcp-config",
+        "-c",
+        envvar="MCPLOOM_MCP_CONFIG",
+        help="JSON file with MCP servers in Claude Desktop's mcpServers shape (default: the utility server).",
+    ),
+]
+PatternOpt = Annotated[
+    str | None,
+    typer.Option("--pattern", "-p", help="react (default), plan_execute, reflection or supervisor."),
+]
+SystemOpt = Annotated[str | None, typer.Option("--system", "-s", help="System prompt for the model.")]
+IterationsOpt = Annotated[int | None, typer.Option(help="Most model calls per ReAct loop (default 8).")]
+CheckpointerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpointer",
+        help="Where threads live: memory, a .sqlite path, sqlite:<path>, postgresql://... "
+        "(default: checkpoints.sqlite in the data folder).",
+    ),
+]
+ApprovalOpt = Annotated[
+    str | None, typer.Option(help="Which tool calls wait for approval: destructive (default), always, never.")
+]
+TraceOpt = Annotated[
+    bool, typer.Option("--trace", help="Write the run's events to traces/<thread>.jsonl in the data folder.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the answer.")]
+
+
+def _agent(
+    agent: str | None,
+    config: Path | None,
+    model: str | None,
+    mcp_config: Path | None,
+    pattern: str | None,
+    system: str | None,
+    max_iterations: int | None,
+    checkpointer: str | None,
+    approval: str | None,
+    trace: bool,
+) -> Agent:
+    from agents.agent import Agent
+
+    from agents.settings import default_config_path, load_agent_settings
+
+    settings: dict[str, Any] = {}
+    if agent is not None or config is not None or default_config_path().is_file():
+        settings.update(load_agent_settings(agent, config))
+    given = {
+        "model": model,
+        "servers": mcp_config,
+        "pattern": pattern,
+        "system_prompt": system,
+        "max_iterations": max_iterations,
+        "checkpointer": checkpointer,
+        "approval": approval,
+        "trace": trace or None,
+    }
+    settings.update({key: value for key, value in given.items() if value is not None})
+    settings.setdefault("model", "local")
+    settings.setdefault("servers", _default_servers())
+    return Agent(**settings)
+
+
+def _default_servers() -> dict[str, Any]:
+    # sys.executable, not "python": the interpreter that has mcploom installed.
+    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+
+
+def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) -> None:
+    """Print ``events``; at an approval request ask at the terminal and go on, or exit with code 3."""
+    from agents.events import ApprovalRequest
+
+    while True:
+        request = None
+        for event in events:
+            printer.show(event)
+            if isinstance(event, ApprovalRequest):
+                request = event
+        if request is None:
+            return
+        if not sys.stdin.isatty():
+            err.print(
+                "The run waits for approval. Continue it, with the same agent options, with:\n"
+                f"  mcploom resume {request.thread_id} --approve   (or --reject)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(PAUSED_EXIT_CODE)
+        decisions = ask_decisions(request.calls, lambda question: err.input(question))
+        events = agent.stream_resume(request.thread_id, decisions)
+
+
+def run(
+    question: Annotated[str, typer.Argument(help="What to ask the agent.")],
+    agent: AgentOpt = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    mcp_config: ServersOpt = None,
+    pattern: PatternOpt = None,
+    system: SystemOpt = None,
+    max_iterations: IterationsOpt = None,
+    thread: Annotated[str | None, typer.Option("--thread", "-t", help="Continue this thread.")] = None,
+    checkpointer: CheckpointerOpt = None,
+    approval: ApprovalOpt = None,
+    trace: TraceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ask one question; stream the answer and show tool calls, plans, critiques and handoffs."""
+    from agents.cli import user_errors
+
+    with user_errors():
+        built = _agent(agent, config, model, mcp_config, pattern, system, max_iterations, checkpointer, approval, trace)
+        with built:
+            printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=quiet)
+            _drive(built, built.stream(question, thread_id=thread), printer)
+
+
+def resume(
+    thread: Annotated[str, typer.Argument(help="The thread to continue (printed when its run paused).")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve every waiting tool call.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject every waiting tool call.")] = False,
+    reason: Annotated[str | None, typer.Option(help="With --reject: why (told to the model).")] = None,
+    agent: AgentOpt = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    mcp_config: ServersOpt = None,
+    pattern: PatternOpt = None,
+    system: SystemOpt = None,
+    max_iterations: IterationsOpt = None,
+    checkpointer: CheckpointerOpt = None,
+    approval: ApprovalOpt = None,
+    trace: TraceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Continue a thread: decide on tool calls it waits for, or finish a run that was cut off."""
+    from agents.cli import user_errors
+
+    if approve and reject:
+        err.print("[red]Error:[/red] choose one of --approve and --reject.")
+        raise typer.Exit(2)
+    with user_errors():
+        built = _agent(agent, config, model, mcp_config, pattern, system, max_iterations, checkpointer, approval, trace)
+        with built:
+            printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=quiet)
+            decision: Any = None
+            if approve:
+                decision = "approve"
+            elif reject:
+                decision = {"action": "reject", **({"reason": reason} if reason else {})}
+            elif (pending := built.pending(thread)) and sys.stdin.isatty():
+                decision = ask_decisions(pending, lambda question: err.input(question))
+            _drive(built, built.stream_resume(thread, decision), printer)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``resume`` to the main app."""
+    app.command()(run)
+    app.command()(resume)

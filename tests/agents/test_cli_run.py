@@ -1,0 +1,116 @@
+"""``mcploom run`` and ``mcploom resume``: a real utility MCP server, and the real OpenAI SDK talking to
+a scripted OpenAI-compatible server on 127.0.0.1 (``wire_servers.py``), so no model is loaded."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.cli import app
+from agents.cli_run import PAUSED_EXIT_CODE
+from tests.agents.wire_servers import OpenAIReply, ScriptedServer, ToolCall
+
+runner = CliRunner()
+
+CALC = OpenAIReply(tool_calls=(ToolCall("call_1", "calculate", {"expression": "6 * 7"}),))
+ANSWER = OpenAIReply(text="It is 42.")
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MCPLOOM_CONFIG", raising=False)
+    monkeypatch.delenv("MCPLOOM_MODEL", raising=False)
+
+
+def mcploom(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def model(server: ScriptedServer) -> str:
+    return f"openai-compatible:{server.base_url}/v1#scripted"
+
+
+def test_run_prints_the_answer_on_stdout_and_tool_calls_on_stderr():
+    with ScriptedServer(CALC, ANSWER) as server:
+        result = mcploom("run", "-m", model(server), "--checkpointer", "memory", "6*7?")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "It is 42."
+    assert "→ calculate(expression='6 * 7')" in result.stderr
+    assert "← calculate:" in result.stderr and "42" in result.stderr
+    assert "tokens in" in result.stderr
+
+
+def test_paused_run_exits_3_and_resume_approves_it_later(tmp_path):
+    db = str(tmp_path / "threads.sqlite")
+    common = ["--approval", "always", "--checkpointer", db]
+    with ScriptedServer(CALC) as server:
+        paused = mcploom("run", "-m", model(server), *common, "6*7?")
+    assert paused.exit_code == PAUSED_EXIT_CODE
+    assert "waiting for approval: calculate(expression='6 * 7')" in paused.stderr
+    thread = re.search(r"mcploom resume (\w+) --approve", paused.stderr).group(1)
+    assert "← calculate" not in paused.stderr  # nothing ran
+    with ScriptedServer(ANSWER) as server:  # a new process's worth of state: only the file is shared
+        done = mcploom("resume", thread, "--approve", "-m", model(server), *common)
+        seen = server.requests[0].body["messages"]
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.strip() == "It is 42."
+    assert seen[-1]["role"] == "tool" and "42" in seen[-1]["content"]
+
+
+def test_resume_reject_tells_the_model(tmp_path):
+    db = str(tmp_path / "threads.sqlite")
+    common = ["--approval", "always", "--checkpointer", db]
+    with ScriptedServer(CALC) as server:
+        paused = mcploom("run", "-m", model(server), *common, "6*7?")
+    thread = re.search(r"mcploom resume (\w+)", paused.stderr).group(1)
+    with ScriptedServer(OpenAIReply(text="Fine, I will not.")) as server:
+        done = mcploom("resume", thread, "--reject", "--reason", "no maths today", "-m", model(server), *common)
+        seen = server.requests[0].body["messages"]
+    assert done.stdout.strip() == "Fine, I will not."
+    assert "no maths today" in seen[-1]["content"]
+
+
+def test_named_agent_from_a_config_file(tmp_path):
+    with ScriptedServer(ANSWER) as server:
+        (tmp_path / "mcploom.toml").write_text(
+            f'[models]\nscripted = "{model(server)}"\n\n'
+            '[agents.quick]\nmodel = "scripted"\ncheckpointer = "memory"\nsystem_prompt = "Be terse."\n'
+        )
+        result = mcploom("run", "--agent", "quick", "hi")
+        sent = server.requests[0].body["messages"]
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "It is 42."
+    assert sent[0] == {"role": "system", "content": "Be terse."}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-p", "swarm"], "Unknown pattern 'swarm'"),
+        (["--approval", "maybe"], "Unknown approval 'maybe'"),
+        (["--agent", "nobody"], "No mcploom config file found"),
+    ],
+)
+def test_bad_options_are_one_line_errors(args, message):
+    result = mcploom("run", "-m", "openai-compatible:http://127.0.0.1:9/v1#x", "--checkpointer", "memory", *args, "q")
+    assert result.exit_code == 1
+    assert "Error:" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_errors_keep_their_toml_tables_visible(tmp_path):
+    (tmp_path / "mcploom.toml").write_text("[agents.a]\nmodle = 'local'\n")
+    result = mcploom("run", "q")
+    assert result.exit_code == 1
+    assert "[agents.a]" in result.stderr and "model" in result.stderr
+
+
+def test_resume_of_an_unknown_thread_says_so(tmp_path):
+    result = mcploom(
+        "resume", "no-such-thread", "-m", "openai-compatible:http://127.0.0.1:9/v1#x",
+        "--checkpointer", str(tmp_path / "t.sqlite"),
+    )  # fmt: skip
+    assert result.exit_code == 1 and "no unfinished run" in result.stderr
