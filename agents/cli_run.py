@@ -97,7 +97,6 @@ def _agent(
     trace: bool,
 ) -> Agent:
     from agents.agent import Agent
-
     from agents.settings import default_config_path, load_agent_settings
 
     settings: dict[str, Any] = {}
