@@ -248,12 +248,12 @@ class Agent:
 
     async def arun(self, question: str, *, thread_id: str | None = None) -> RunResult:
         """Answer ``question``; pass ``thread_id`` to continue an earlier conversation."""
-        run = _Run(thread_id or uuid.uuid4().hex, self.prices)
+        run = _Run(thread_id or uuid.uuid4().hex, self.prices, tokens=False)
         return await run.result(self._stream(_ask(question), run))
 
     async def aresume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Continue a paused or interrupted run of ``thread_id`` (see :meth:`astream_resume`)."""
-        run = _Run(thread_id, self.prices)
+        run = _Run(thread_id, self.prices, tokens=False)
         return await run.result(self._stream(_Resume(decision), run))
 
     async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[AgentEvent]:
@@ -293,8 +293,9 @@ class Agent:
 
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}
+        modes = STREAM_MODES if run.tokens else [mode for mode in STREAM_MODES if mode != "messages"]
         async for namespace, mode, payload in self.graph.astream(
-            run_input, config, stream_mode=STREAM_MODES, subgraphs=True, durability=DURABILITY
+            run_input, config, stream_mode=modes, subgraphs=True, durability=DURABILITY
         ):
             for event in run.events.feed(namespace, mode, payload):
                 yield event
@@ -380,8 +381,10 @@ def _config(thread_id: str) -> dict[str, Any]:
 class _Run:
     """One run's thread, event translator and usage recorder, and the ``RunResult`` they make."""
 
-    def __init__(self, thread_id: str, prices: PriceTable) -> None:
+    def __init__(self, thread_id: str, prices: PriceTable, *, tokens: bool = True) -> None:
         self.thread_id = thread_id
+        self.tokens = tokens
+        """Whether to stream tokens: ``arun`` does not, since the model streaming them costs time."""
         self.events = RunEvents()
         self.usage = UsageRecorder(prices)
 
