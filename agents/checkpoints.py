@@ -60,8 +60,8 @@ DURABILITY: Durability = "sync"
 SIGKILL loses at most the step that was running. ``"async"`` (LangGraph's default) queues the
 saves and runs the next steps meanwhile: a kill loses every step still queued, which can be
 several finished ones, tools included, and those run again on resume. Killed while its second
-tool ran, a fast ReAct run under ``"async"`` had saved only its first two checkpoints in 2 of
-5 tries (``tests/agents/test_checkpoints.py`` fails then); ``"exit"`` saves only when the run
+tool ran, a fast ReAct run under ``"async"`` had saved only its first two checkpoints in 3 of
+9 tries (``tests/agents/test_checkpoints.py`` fails then); ``"exit"`` saves only when the run
 ends. ``"sync"`` costs about a millisecond per ReAct round more than ``"async"``
 (``benchmarks/checkpoint_cost.py``).
 """
