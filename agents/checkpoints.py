@@ -7,7 +7,7 @@ The forms a spec can take:
 ``memory``                                ``InMemorySaver``: threads live as long as the process
 ``sqlite:///abs/path.sqlite``             SQLite at an absolute path
 ``sqlite:relative.sqlite``                SQLite at a path relative to the working directory
-``path/to/threads.sqlite`` (or ``.db``)   SQLite at that path (``.sqlite3`` and ``~`` work too)
+``path/to/threads.sqlite`` (or ``.db``)   SQLite at that path (``.sqlite3``, ``~``, a ``Path`` work too)
 ``postgresql://user:pw@host/db``          Postgres (``pip install "mcploom[postgres]"``)
 a ``BaseCheckpointSaver``                 used as it is; the caller keeps owning it
 ========================================  =====================================================
@@ -15,8 +15,9 @@ a ``BaseCheckpointSaver``                 used as it is; the caller keeps owning
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit is a write into the WAL file
 with no fsync, so it survives the process being killed (the data is in the OS's page cache)
 and costs well under a millisecond; only a power cut or OS crash can lose the last commits.
-SQLite's default (``FULL``) fsyncs every commit, which measured 35-50 ms per ReAct round here
-(``benchmarks/checkpoint_cost.py``). Run graphs with ``durability=DURABILITY``.
+SQLite's default (``FULL``) fsyncs every commit: on the 2-core dev machine a ReAct round cost
++16.5 ms with it (+40-46 ms under heavy load) and +8.9 ms without (``benchmarks/checkpoint_cost.py``).
+Run graphs with ``durability=DURABILITY``.
 
 Example:
     >>> async with open_checkpointer("memory") as saver:  # doctest: +SKIP
