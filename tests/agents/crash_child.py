@@ -1,4 +1,4 @@
-"""A ReAct run that test_checkpoints.py kills with SIGKILL mid-run, and the tools it uses.
+"""An ``Agent`` run that test_checkpoints.py kills with SIGKILL mid-run, and the tools it uses.
 
 The scripted model calls ``record`` (appends a line to a counter file), then ``block`` (waits
 while a flag file exists), then answers. The process is killed at one of two moments:
@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool, tool
 
-from agents.checkpoints import DURABILITY, open_checkpointer
-from graphs.react import build_react_graph
+from agents.agent import Agent
 from tests.fakes import ScriptedChatModel, tool_call
 
 Moment = Literal["in-block", "at-next-model-call"]
@@ -73,12 +72,9 @@ def crash_tools(counter: Path, flag: Path, started: Path) -> list[BaseTool]:
 
 async def run(db: Path, counter: Path, flag: Path, started: Path, thread_id: str, moment: Moment) -> None:
     model_class = SelfKillingChatModel if moment == "at-next-model-call" else ScriptedChatModel
-    async with open_checkpointer(db) as saver:
-        graph = build_react_graph(
-            model=model_class.script(script()), tools=crash_tools(counter, flag, started), checkpointer=saver
-        )
-        config = {"configurable": {"thread_id": thread_id}}
-        await graph.ainvoke({"messages": [HumanMessage(QUESTION)]}, config, durability=DURABILITY)
+    tools = crash_tools(counter, flag, started)
+    async with Agent(model=model_class.script(script()), tools=tools, checkpointer=db) as agent:
+        await agent.arun(QUESTION, thread_id=thread_id)
 
 
 if __name__ == "__main__":

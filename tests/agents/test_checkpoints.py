@@ -15,6 +15,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agents.agent import Agent
 from agents.checkpoints import CHECKPOINTER_FORMS, DURABILITY, default_checkpoint_path, open_checkpointer
 from agents.errors import ConfigError
 from graphs.react import build_react_graph
@@ -199,18 +200,18 @@ async def test_sigkill_mid_run_loses_no_completed_step(moment, done_before_kill,
     assert child.wait(timeout=120) == -signal.SIGKILL, child.stderr.read()
     flag.unlink()
 
-    config = {"configurable": {"thread_id": "crash"}}
-    async with open_checkpointer(db) as saver:
-        # The model plays only the turns left: a rerun of an earlier step would fail the checks below.
-        model = ScriptedChatModel.script(script()[turns_played:])
-        resumed = build_react_graph(model=model, tools=crash_tools(counter, flag, started), checkpointer=saver)
-        before = await resumed.aget_state(config)
+    # The model plays only the turns left: a rerun of an earlier step would fail the checks below.
+    model = ScriptedChatModel.script(script()[turns_played:])
+    async with Agent(model=model, tools=crash_tools(counter, flag, started), checkpointer=db) as agent:
+        before = await agent.graph.aget_state({"configurable": {"thread_id": "crash"}})
         assert _summary(before.values.get("messages", [])) == FULL_RUN[:done_before_kill]
-        result = await resumed.ainvoke(None, config, durability=DURABILITY)
-
+        result = await agent.aresume("crash")
+    # Only calls the resumed run's own model turns asked for: `block` again when its turn was lost.
+    assert [c["name"] for c in result.tool_calls] == ([] if moment == "in-block" else ["block"])
+    assert result.answer == ANSWER
     assert counter.read_text().splitlines() == ["visit"]
-    assert _summary(result["messages"]) == FULL_RUN
-    assert [m.id for m in result["messages"][:done_before_kill]] == [m.id for m in before.values["messages"]]
+    assert _summary(result.messages) == FULL_RUN
+    assert [m.id for m in result.messages[:done_before_kill]] == [m.id for m in before.values["messages"]]
 
 
 @pytest.fixture(scope="module")
