@@ -8,8 +8,9 @@ otherwise it prints the thread id and exits with code 3, and ``mcploom resume`` 
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -84,33 +85,55 @@ TraceOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the answer.")]
 
 
-def _agent(
-    agent: str | None,
-    config: Path | None,
-    model: str | None,
-    mcp_config: Path | None,
-    pattern: str | None,
-    system: str | None,
-    max_iterations: int | None,
-    checkpointer: str | None,
-    approval: str | None,
-    trace: bool,
-) -> Agent:
+AGENT_OPTIONS = {
+    "agent": (AgentOpt, None),
+    "config": (ConfigOpt, None),
+    "model": (ModelOpt, None),
+    "mcp_config": (ServersOpt, None),
+    "pattern": (PatternOpt, None),
+    "system": (SystemOpt, None),
+    "max_iterations": (IterationsOpt, None),
+    "checkpointer": (CheckpointerOpt, None),
+    "approval": (ApprovalOpt, None),
+    "trace": (TraceOpt, False),
+    "quiet": (QuietOpt, False),
+}
+"""The options ``run`` and ``resume`` share, as (annotation, default) by parameter name."""
+
+
+def _with_agent_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Declare :data:`AGENT_OPTIONS` on ``command``, which receives them as ``**options``.
+
+    Typer reads a command's options from its signature, so the shared ones are written into it
+    once here instead of into each command's parameter list.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in AGENT_OPTIONS.items()
+    ]
+    command.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+    return command
+
+
+def _agent(options: dict[str, Any]) -> Agent:
+    """The ``Agent`` the options describe: a config file's agent, with options given here on top."""
     from agents.agent import Agent
     from agents.settings import default_config_path, load_agent_settings
 
     settings: dict[str, Any] = {}
-    if agent is not None or config is not None or default_config_path().is_file():
-        settings.update(load_agent_settings(agent, config))
+    if options["agent"] is not None or options["config"] is not None or default_config_path().is_file():
+        settings.update(load_agent_settings(options["agent"], options["config"]))
     given = {
-        "model": model,
-        "servers": mcp_config,
-        "pattern": pattern,
-        "system_prompt": system,
-        "max_iterations": max_iterations,
-        "checkpointer": checkpointer,
-        "approval": approval,
-        "trace": trace or None,
+        "model": options["model"],
+        "servers": options["mcp_config"],
+        "pattern": options["pattern"],
+        "system_prompt": options["system"],
+        "max_iterations": options["max_iterations"],
+        "checkpointer": options["checkpointer"],
+        "approval": options["approval"],
+        "trace": options["trace"] or None,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     settings.setdefault("model", "local")
@@ -147,47 +170,27 @@ def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) ->
         events = agent.stream_resume(request.thread_id, decisions)
 
 
+@_with_agent_options
 def run(
     question: Annotated[str, typer.Argument(help="What to ask the agent.")],
-    agent: AgentOpt = None,
-    config: ConfigOpt = None,
-    model: ModelOpt = None,
-    mcp_config: ServersOpt = None,
-    pattern: PatternOpt = None,
-    system: SystemOpt = None,
-    max_iterations: IterationsOpt = None,
     thread: Annotated[str | None, typer.Option("--thread", "-t", help="Continue this thread.")] = None,
-    checkpointer: CheckpointerOpt = None,
-    approval: ApprovalOpt = None,
-    trace: TraceOpt = False,
-    quiet: QuietOpt = False,
+    **options: Any,
 ) -> None:
     """Ask one question; stream the answer and show tool calls, plans, critiques and handoffs."""
     from agents.cli import user_errors
 
-    with user_errors():
-        built = _agent(agent, config, model, mcp_config, pattern, system, max_iterations, checkpointer, approval, trace)
-        with built:
-            printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=quiet)
-            _drive(built, built.stream(question, thread_id=thread), printer)
+    with user_errors(), _agent(options) as built:
+        printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
+        _drive(built, built.stream(question, thread_id=thread), printer)
 
 
+@_with_agent_options
 def resume(
     thread: Annotated[str, typer.Argument(help="The thread to continue (printed when its run paused).")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve every waiting tool call.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject every waiting tool call.")] = False,
     reason: Annotated[str | None, typer.Option(help="With --reject: why (told to the model).")] = None,
-    agent: AgentOpt = None,
-    config: ConfigOpt = None,
-    model: ModelOpt = None,
-    mcp_config: ServersOpt = None,
-    pattern: PatternOpt = None,
-    system: SystemOpt = None,
-    max_iterations: IterationsOpt = None,
-    checkpointer: CheckpointerOpt = None,
-    approval: ApprovalOpt = None,
-    trace: TraceOpt = False,
-    quiet: QuietOpt = False,
+    **options: Any,
 ) -> None:
     """Continue a thread: decide on tool calls it waits for, or finish a run that was cut off."""
     from agents.cli import user_errors
@@ -195,18 +198,16 @@ def resume(
     if approve and reject:
         err.print("[red]Error:[/red] choose one of --approve and --reject.")
         raise typer.Exit(2)
-    with user_errors():
-        built = _agent(agent, config, model, mcp_config, pattern, system, max_iterations, checkpointer, approval, trace)
-        with built:
-            printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=quiet)
-            decision: Any = None
-            if approve:
-                decision = "approve"
-            elif reject:
-                decision = {"action": "reject", **({"reason": reason} if reason else {})}
-            elif (pending := built.pending(thread)) and sys.stdin.isatty():
-                decision = ask_decisions(pending, lambda question: err.input(question))
-            _drive(built, built.stream_resume(thread, decision), printer)
+    with user_errors(), _agent(options) as built:
+        printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
+        decision: Any = None
+        if approve:
+            decision = "approve"
+        elif reject:
+            decision = {"action": "reject", **({"reason": reason} if reason else {})}
+        elif (pending := built.pending(thread)) and sys.stdin.isatty():
+            decision = ask_decisions(pending, lambda question: err.input(question))
+        _drive(built, built.stream_resume(thread, decision), printer)
 
 
 def register(app: typer.Typer) -> None:
