@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import doctest
-import time
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import ToolException, tool
+from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, interrupt
 
@@ -24,43 +23,7 @@ from graphs.plan_execute import (
     ready_steps,
 )
 from tests.fakes import ScriptedChatModel, structured, tool_call
-
-calls: list[str] = []
-spans: list[tuple[float, float]] = []
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    calls.append(f"multiply({a},{b})")
-    return a * b
-
-
-@tool
-def slow_echo(text: str) -> str:
-    """Echo after a pause."""
-    started = time.perf_counter()
-    time.sleep(0.3)
-    spans.append((started, time.perf_counter()))
-    return text
-
-
-@tool
-def broken(x: int) -> int:
-    """Always fails."""
-    raise ToolException(f"broken cannot handle {x}; try multiply instead")
-
-
-@pytest.fixture(autouse=True)
-def _reset_calls():
-    calls.clear()
-    spans.clear()
-
-
-def assert_overlapping():
-    """The slow tool calls ran at the same time (robust to a loaded machine, unlike total time)."""
-    (first_start, first_end), (second_start, second_end) = sorted(spans)
-    assert second_start < first_end, f"the second step started {second_start - first_end:.2f} s after the first ended"
+from tests.graphs.tools import assert_overlapping, broken, calls, multiply, slow_echo
 
 
 def plan(*steps: tuple[int, str, list[int]]) -> AIMessage:

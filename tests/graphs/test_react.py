@@ -6,39 +6,13 @@ import time
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import ToolException, tool
+from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from graphs.react import LIMIT_NOTE, build_react_graph
 from tests.fakes import ScriptedChatModel, tool_call, tool_calls
-
-calls: list[str] = []
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    calls.append(f"multiply({a},{b})")
-    return a * b
-
-
-@tool
-def slow_echo(text: str) -> str:
-    """Echo after a pause."""
-    time.sleep(0.3)
-    return text
-
-
-@tool
-def broken(x: int) -> int:
-    """Always fails."""
-    raise ToolException(f"broken cannot handle {x}; try multiply instead")
-
-
-@pytest.fixture(autouse=True)
-def _reset_calls():
-    calls.clear()
+from tests.graphs.tools import broken, calls, multiply, slow_echo
 
 
 def run(graph, text: str, **config):

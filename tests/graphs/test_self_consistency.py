@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import doctest
-import time
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -15,37 +13,7 @@ import graphs.self_consistency
 from graphs.react import LIMIT_NOTE, build_react_graph
 from graphs.self_consistency import ANSWER_NODE, Sample, answer_key, build_self_consistency_graph, count_votes
 from tests.fakes import ScriptedChatModel, SeededChatModel, tool_call
-
-calls: list[str] = []
-spans: list[tuple[float, float]] = []
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    calls.append(f"multiply({a},{b})")
-    return a * b
-
-
-@tool
-def slow_echo(text: str) -> str:
-    """Echo after a pause."""
-    started = time.perf_counter()
-    time.sleep(0.3)
-    spans.append((started, time.perf_counter()))
-    return text
-
-
-@tool
-def broken(x: int) -> int:
-    """Always fails."""
-    raise ToolException(f"broken cannot handle {x}; try multiply instead")
-
-
-@pytest.fixture(autouse=True)
-def _reset_calls():
-    calls.clear()
-    spans.clear()
+from tests.graphs.tools import broken, calls, multiply, slow_echo, spans
 
 
 def run(graph, text: str, config=None):
