@@ -19,44 +19,28 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
+from langchain_core.messages import HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 from agents.agent import Agent  # noqa: E402
-from benchmarks.react_overhead import _hardware, _versions  # noqa: E402
+from benchmarks._common import ANSWER, calculate, hardware, scripted_round, versions  # noqa: E402
 from graphs.react import build_react_graph  # noqa: E402
-from tests.fakes import ScriptedChatModel, tool_call  # noqa: E402
-
-ANSWER = "7006652"
-
-
-@tool
-def calculate(expression: str) -> str:
-    """Multiply two integers written as ``a * b``."""
-    left, right = expression.split("*")
-    return str(int(left) * int(right))
-
-
-def _script() -> Iterator[AIMessage]:
-    while True:
-        yield tool_call("calculate", expression="1234 * 5678")
-        yield AIMessage(ANSWER)
+from tests.fakes import ScriptedChatModel  # noqa: E402
 
 
 async def measure(rounds: int, warmup: int) -> dict[str, list[float]]:
     graph = build_react_graph(
-        model=ScriptedChatModel(messages=_script()), tools=[calculate], checkpointer=InMemorySaver()
+        model=ScriptedChatModel(messages=scripted_round()), tools=[calculate], checkpointer=InMemorySaver()
     )
     folder = Path(tempfile.mkdtemp(prefix="mcploom-bench-"))
-    memory = Agent(model=ScriptedChatModel(messages=_script()), tools=[calculate], checkpointer="memory")
+    memory = Agent(model=ScriptedChatModel(messages=scripted_round()), tools=[calculate], checkpointer="memory")
     sqlite = Agent(
-        model=ScriptedChatModel(messages=_script()), tools=[calculate], checkpointer=folder / "threads.sqlite"
+        model=ScriptedChatModel(messages=scripted_round()), tools=[calculate], checkpointer=folder / "threads.sqlite"
     )
     async with memory, sqlite:
 
@@ -92,7 +76,7 @@ def render(samples: dict[str, list[float]], rounds: int) -> str:
     lines = [
         "## Agent overhead: `Agent.arun` vs the bare graph (`benchmarks/agent_overhead.py`)",
         "",
-        f"Hardware: {_hardware()}. {_versions()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Hardware: {hardware()}. {versions()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"One ReAct round with a plain Python tool and a scripted model (3 graph steps), {rounds} rounds interleaved.",
         "",

@@ -33,14 +33,13 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, get_args
 
 import aiosqlite
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
+from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -49,26 +48,11 @@ from langgraph.types import Durability
 
 from agents.checkpoints import DURABILITY, open_checkpointer
 from agents.paths import data_home
-from benchmarks.react_overhead import _hardware
+from benchmarks._common import ANSWER, calculate, hardware, scripted_round
 from graphs.react import build_react_graph
-from tests.fakes import ScriptedChatModel, tool_call
+from tests.fakes import ScriptedChatModel
 
 BASELINE = "no checkpointer"
-ANSWER = "1234 * 5678 = 7006652."
-
-
-@tool
-def calculate(expression: str) -> str:
-    """Multiply two integers written as ``a * b`` (benchmark stand-in)."""
-    left, right = expression.split("*")
-    return str(int(left) * int(right))
-
-
-def _script() -> Iterator[AIMessage]:
-    """The fake model's replies, fresh message objects each round (graphs mutate ids in place)."""
-    while True:
-        yield tool_call("calculate", expression="1234 * 5678")
-        yield AIMessage(ANSWER)
 
 
 @asynccontextmanager
@@ -117,7 +101,7 @@ async def _cases(stack: AsyncExitStack, folder: Path) -> dict[str, tuple[Any, Du
 
 
 def _graph(saver: BaseCheckpointSaver | None) -> Any:
-    return build_react_graph(model=ScriptedChatModel(messages=_script()), tools=[calculate], checkpointer=saver)
+    return build_react_graph(model=ScriptedChatModel(messages=scripted_round()), tools=[calculate], checkpointer=saver)
 
 
 async def _round(graph: Any, durability: Durability | None, thread: str) -> float:
@@ -176,13 +160,13 @@ def render(samples: dict[str, list[float]], hardware: str, rounds: int, warmup: 
 
 
 async def _amain(args: argparse.Namespace) -> str:
-    hardware = _hardware()
+    machine = hardware()
     rounds, warmup = (30, 3) if args.quick else (args.rounds, 10)
     parent = args.dir or data_home()
     parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="checkpoint-cost-", dir=parent) as folder:
         samples = await measure(rounds, warmup, Path(folder))
-    return render(samples, hardware, rounds, warmup, parent)
+    return render(samples, machine, rounds, warmup, parent)
 
 
 def main() -> None:

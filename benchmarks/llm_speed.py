@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp starts i
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage  # noqa: E402
 
+from benchmarks._common import cpu_name  # noqa: E402
 from local_models import ChatLlamaCpp, resolve_model  # noqa: E402
 from local_models._llama import LoadedModel, load_llama  # noqa: E402
 from local_models.chat_model import _to_chat_messages  # noqa: E402  (the exact rendering ChatLlamaCpp uses)
@@ -269,16 +270,6 @@ def first_token_by_turn(model: ChatLlamaCpp, repetitions: int) -> list[Conversat
     return runs
 
 
-def _hardware() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return f"{cpu}, `nproc` {os.cpu_count()}"
-
-
 def _load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -295,7 +286,7 @@ def render(
     lines = [
         "## Local model speed: `ChatLlamaCpp` vs raw llama-cpp-python (`benchmarks/llm_speed.py`)",
         "",
-        f"Hardware: {_hardware()}, load average {load[0]} at start and {load[1]} at end; "
+        f"Hardware: {cpu_name()}, `nproc` {os.cpu_count()}, load average {load[0]} at start and {load[1]} at end; "
         f"Python {platform.python_version()}, llama-cpp-python {version('llama-cpp-python')} (CPU), "
         f"langchain-core {version('langchain-core')}. Model: `{Path(model.model_path).name}`, "
         f"n_ctx {model.n_ctx}, threads {model.n_threads or os.cpu_count()}, `OMP_WAIT_POLICY=PASSIVE`. "

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 import anyio
-import mcp
 from mcp import Client, StdioServerParameters
+
+from benchmarks._common import hardware, versions
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -99,25 +100,7 @@ def sdk_import_s() -> float:
 
 
 def _hardware() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (
-        f"{model}, {os.cpu_count()} cores (load average at start: {load}); Python {platform.python_version()}, "
-        f"mcp {getattr(mcp, '__version__', None) or _dist_version('mcp')}, {platform.system()}"
-    )
-
-
-def _dist_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
+    return f"{hardware()}, {versions('mcp')}, {platform.system()}"
 
 
 async def run(calls: int, spawns: int) -> str:

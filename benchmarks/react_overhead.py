@@ -20,52 +20,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from langchain.agents import create_agent  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa: E402
-from langchain_core.tools import BaseTool, tool  # noqa: E402
+from langchain_core.messages import HumanMessage, ToolMessage  # noqa: E402
+from langchain_core.tools import BaseTool  # noqa: E402
 
 from agents.mcp_client import MCPToolkit  # noqa: E402
+from benchmarks._common import ANSWER, EXPRESSION, calculate, hardware, scripted_round, versions  # noqa: E402
 from graphs.react import build_react_graph  # noqa: E402
-from tests.fakes import ScriptedChatModel, tool_call  # noqa: E402
+from tests.fakes import ScriptedChatModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 QUESTION = "What is 1234 * 5678? Use the calculator."
-EXPRESSION = "1234 * 5678"
-ANSWER = "1234 * 5678 = 7006652."
 STEPS_PER_ROUND = 3
 """agent (asks for the tool) -> tools -> agent (answers)."""
-
-
-@tool
-def calculate(expression: str) -> str:
-    """Evaluate an arithmetic expression exactly (benchmark stand-in: products of two integers)."""
-    left, right = expression.split("*")
-    return str(int(left) * int(right))
-
-
-def _script() -> Iterator[AIMessage]:
-    """The fake model's replies, fresh message objects each round (graphs mutate ids in place)."""
-    while True:
-        yield tool_call("calculate", expression=EXPRESSION)
-        yield AIMessage(ANSWER)
 
 
 def _graphs(tools: list[BaseTool]) -> dict[str, Any]:
     # One scripted model per graph: each sees exactly tool call, answer, tool call, answer, ...
     return {
-        "mcploom build_react_graph": build_react_graph(model=ScriptedChatModel(messages=_script()), tools=tools),
-        "langchain create_agent": create_agent(ScriptedChatModel(messages=_script()), tools=tools),
+        "mcploom build_react_graph": build_react_graph(model=ScriptedChatModel(messages=scripted_round()), tools=tools),
+        "langchain create_agent": create_agent(ScriptedChatModel(messages=scripted_round()), tools=tools),
     }
 
 
@@ -136,22 +119,6 @@ async def measure(mcp_rounds: int, plain_rounds: int, warmup: int) -> dict[str, 
     return results
 
 
-def _hardware() -> str:
-    model = platform.processor() or "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{model}, `nproc` {os.cpu_count()} (load average at start: {load}); Python {platform.python_version()}"
-
-
-def _versions() -> str:
-    from importlib.metadata import version
-
-    return ", ".join(f"{name} {version(name)}" for name in ("langchain", "langgraph", "langchain-core", "mcp"))
-
-
 def _ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.2f}"
 
@@ -169,7 +136,7 @@ def render(results: dict[str, Any], hardware: str, mcp_rounds: int, plain_rounds
     lines = [
         "## ReAct round: `build_react_graph` vs `langchain.agents.create_agent` (`benchmarks/react_overhead.py`)",
         "",
-        f"Hardware: {hardware}. {_versions()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Hardware: {hardware}. {versions()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         'One round = fake model asks for `calculate("1234 * 5678")` -> tool runs -> fake model answers '
         f"({STEPS_PER_ROUND} graph steps). Same `ScriptedChatModel` script and same tool objects for both graphs, "
@@ -213,13 +180,13 @@ def render(results: dict[str, Any], hardware: str, mcp_rounds: int, plain_rounds
 
 
 async def _amain(args: argparse.Namespace) -> str:
-    hardware = _hardware()
+    machine = hardware()
     if args.quick:
         mcp_rounds, plain_rounds, warmup = 40, 100, 5
     else:
         mcp_rounds, plain_rounds, warmup = args.mcp_rounds, args.plain_rounds, 20
     results = await measure(mcp_rounds, plain_rounds, warmup)
-    return render(results, hardware, mcp_rounds, plain_rounds, warmup)
+    return render(results, machine, mcp_rounds, plain_rounds, warmup)
 
 
 def main() -> None:
