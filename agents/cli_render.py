@@ -80,7 +80,7 @@ class EventPrinter:
             self.out.print(answer.text, markup=False, highlight=False)
         self._streamed = False
         if not self.quiet and answer.usage:
-            cost = "" if answer.cost is None else f", ${answer.cost:.4f}"
+            cost = f", ${answer.cost:.4f}" if answer.cost else ""  # local models cost 0: not worth a word
             self.err.print(
                 f"[dim]{answer.usage.get('input_tokens', 0)} tokens in, {answer.usage.get('output_tokens', 0)} out{cost}[/dim]"
             )
