@@ -312,3 +312,30 @@ def test_end_to_end_the_local_model_multiplies_through_the_spawned_server(tmp_pa
     assert "calculate" in [call["name"] for call in result["structuredContent"]["tool_calls"]]
     progress = [json.loads(line) for line in server.lines if b"notifications/progress" in line]
     assert any("Calling calculate" in note["params"].get("message", "") for note in progress), progress
+
+
+async def test_ask_with_plan_execute_reports_the_plan_and_each_step(quiet_sdk_logs) -> None:
+    from graphs.plan_execute import Plan, Replan
+    from tests.fakes import structured
+
+    factory = Factory(
+        structured(Plan, steps=[{"id": 1, "task": "Multiply 6 by 7", "depends_on": []}]),
+        tool_call("calculate", expression="6 * 7"),
+        "42",
+        structured(Replan, action="finish", steps=[]),
+        "It is 42.",
+        servers={},
+    )
+    progress: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with Client(create_server(factory)) as client:
+        result = await client.call_tool(
+            "ask", {"question": "6*7?", "pattern": "plan_execute"}, progress_callback=on_progress
+        )
+    assert result.structured_content["answer"] == "It is 42."
+    assert "Plan: 1. Multiply 6 by 7" in progress
+    assert "Step 1 done: 42" in progress
+    assert "Revised plan: done" in progress
