@@ -104,7 +104,8 @@ def build_pattern_graph(
             and for the default team (one worker per server).
 
     Raises:
-        ConfigError: Unknown pattern or option, or workers given for a pattern other than supervisor.
+        ConfigError: Unknown pattern or option, an option value the pattern refuses, or workers
+            given for a pattern other than supervisor.
     """
     check_pattern(pattern)
     options = dict(options or {})
@@ -126,7 +127,10 @@ def build_pattern_graph(
         kwargs["workers"] = resolve_workers(workers, tools, server_tools or {})
     else:
         kwargs["tools"] = tools
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except ValueError as exc:  # the factories check their settings (limits, worker names)
+        raise ConfigError(f"Pattern {pattern!r}: {exc}") from exc
 
 
 def _check_options(pattern: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:

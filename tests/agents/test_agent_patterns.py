@@ -132,6 +132,8 @@ def test_react_with_samples_runs_self_consistency():
         ({"pattern": "supervisor", "workers": {"a": {"tools": ["add"]}}}, "needs a description"),
         ({"pattern": "supervisor", "workers": {"a": {"description": "x", "servers": ["sql"]}}}, "not configured"),
         ({"approval": "sometimes"}, "Unknown approval 'sometimes'"),
+        ({"pattern": "plan_execute", "options": {"max_steps": 0}}, "Pattern 'plan_execute': .*max_steps"),
+        ({"pattern": "supervisor", "workers": {"FINISH": {"description": "x"}}}, "Pattern 'supervisor': .*FINISH"),
     ],
 )
 def test_bad_settings_are_config_errors_that_say_what_to_use(kwargs, message):
