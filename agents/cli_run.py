@@ -9,6 +9,7 @@ otherwise it prints the thread id and exits with code 3, and ``mcploom resume`` 
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 
 from agents.cli_render import EventPrinter, ask_decisions
+from agents.errors import ConfigError
 
 if TYPE_CHECKING:
     from agents.agent import Agent
@@ -161,13 +163,34 @@ def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) ->
         if not sys.stdin.isatty():
             err.print(
                 "The run waits for approval. Continue it, with the same agent options, with:\n"
-                f"  mcploom resume {request.thread_id} --approve   (or --reject)",
+                f"  mcploom resume {request.thread_id} --approve   (or --reject, or --edit '<new arguments as JSON>')",
                 highlight=False,
                 soft_wrap=True,
             )
             raise typer.Exit(PAUSED_EXIT_CODE)
         decisions = ask_decisions(request.calls, lambda question: err.input(question))
         events = agent.stream_resume(request.thread_id, decisions)
+
+
+def _decision(approve: bool, reject: bool, reason: str | None, edit: str | None) -> Any:
+    """The decision the resume flags say, or ``None`` when they say none."""
+    if approve + reject + (edit is not None) > 1:
+        raise ConfigError("Choose one of --approve, --reject and --edit.")
+    if approve:
+        return "approve"
+    if reject:
+        return {"action": "reject", **({"reason": reason} if reason else {})}
+    if edit is None:
+        return None
+    try:
+        args = json.loads(edit)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"--edit wants the call's new arguments as a JSON object; {edit!r} is not JSON ({exc})."
+        ) from None
+    if not isinstance(args, dict):
+        raise ConfigError(f'--edit wants a JSON object such as \'{{"path": "notes.txt"}}\', got {edit!r}.')
+    return {"action": "edit", "args": args}
 
 
 @_with_agent_options
@@ -190,24 +213,27 @@ def resume(
     approve: Annotated[bool, typer.Option("--approve", help="Approve every waiting tool call.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject every waiting tool call.")] = False,
     reason: Annotated[str | None, typer.Option(help="With --reject: why (told to the model).")] = None,
+    edit: Annotated[
+        str | None, typer.Option(help="Run the waiting call with these arguments instead (a JSON object).")
+    ] = None,
     **options: Any,
 ) -> None:
     """Continue a thread: decide on tool calls it waits for, or finish a run that was cut off."""
     from agents.cli import user_errors
 
-    if approve and reject:
-        err.print("[red]Error:[/red] choose one of --approve and --reject.")
-        raise typer.Exit(2)
-    with user_errors(), _agent(options) as built:
-        printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
-        decision: Any = None
-        if approve:
-            decision = "approve"
-        elif reject:
-            decision = {"action": "reject", **({"reason": reason} if reason else {})}
-        elif (pending := built.pending(thread)) and sys.stdin.isatty():
-            decision = ask_decisions(pending, lambda question: err.input(question))
-        _drive(built, built.stream_resume(thread, decision), printer)
+    with user_errors():
+        decision = _decision(approve, reject, reason, edit)
+        with _agent(options) as built:
+            printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
+            pending = built.pending(thread)
+            if decision is None and pending and sys.stdin.isatty():
+                decision = ask_decisions(pending, lambda question: err.input(question))
+            elif edit is not None and len(pending) > 1:
+                raise ConfigError(
+                    f"--edit gives one call new arguments, but {len(pending)} calls wait; "
+                    "resume at a terminal to decide on each."
+                )
+            _drive(built, built.stream_resume(thread, decision), printer)
 
 
 def register(app: typer.Typer) -> None:

@@ -114,3 +114,31 @@ def test_resume_of_an_unknown_thread_says_so(tmp_path):
         "--checkpointer", str(tmp_path / "t.sqlite"),
     )  # fmt: skip
     assert result.exit_code == 1 and "no unfinished run" in result.stderr
+
+
+def test_resume_edit_runs_the_call_with_new_arguments(tmp_path):
+    db = str(tmp_path / "threads.sqlite")
+    common = ["--approval", "always", "--checkpointer", db]
+    with ScriptedServer(CALC) as server:
+        paused = mcploom("run", "-m", model(server), *common, "6*7?")
+    thread = re.search(r"mcploom resume (\w+)", paused.stderr).group(1)
+    with ScriptedServer(OpenAIReply(text="It is 56.")) as server:
+        done = mcploom("resume", thread, "--edit", '{"expression": "7 * 8"}', "-m", model(server), *common)
+        seen = server.requests[0].body["messages"]
+    assert done.exit_code == 0, done.stderr
+    assert "56" in seen[-1]["content"] and "7 * 8" in seen[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--approve", "--reject"], "Choose one of --approve, --reject and --edit"),
+        (["--edit", "not json"], "is not JSON"),
+        (["--edit", "[1]"], "wants a JSON object"),
+    ],
+)
+def test_contradictory_or_bad_resume_flags_are_errors(flags, message):
+    result = mcploom(
+        "resume", "t", *flags, "-m", "openai-compatible:http://127.0.0.1:9/v1#x", "--checkpointer", "memory"
+    )
+    assert result.exit_code == 1 and message in result.stderr
