@@ -34,7 +34,7 @@ from agents.errors import ConfigError
 from agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from agents.mcp_client import MCPToolkit
 from agents.models import load_chat_model
-from agents.patterns import Pattern, answer_node, build_pattern_graph, check_pattern
+from agents.patterns import Pattern, answer_node, build_pattern_graph, check_options
 from agents.streaming import STREAM_MODES, RunEvents, pending_calls
 from agents.tracing import open_sinks, trace_path
 from agents.usage import PriceTable, UsageRecorder
@@ -131,7 +131,7 @@ class Agent:
         model_options: Mapping[str, Any] | None = None,
         trace: bool | str | os.PathLike[str] = False,
     ) -> None:
-        check_pattern(pattern)
+        check_options(pattern, options, workers)
         if approval not in ("destructive", "always", "never"):
             raise ConfigError(f"Unknown approval {approval!r}; use 'destructive', 'always' or 'never'.")
         self.model = model if isinstance(model, BaseChatModel) else load_chat_model(model, **(model_options or {}))

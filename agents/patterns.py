@@ -22,7 +22,15 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.errors import ConfigError
 
-__all__ = ["PATTERNS", "Pattern", "answer_node", "build_pattern_graph", "resolve_workers"]
+__all__ = [
+    "PATTERNS",
+    "Pattern",
+    "answer_node",
+    "build_pattern_graph",
+    "check_options",
+    "check_pattern",
+    "resolve_workers",
+]
 
 Pattern = Literal["react", "plan_execute", "reflection", "supervisor"]
 """The agent patterns:
@@ -107,14 +115,11 @@ def build_pattern_graph(
         ConfigError: Unknown pattern or option, an option value the pattern refuses, or workers
             given for a pattern other than supervisor.
     """
-    check_pattern(pattern)
+    check_options(pattern, options, workers)
     options = dict(options or {})
     factory, iterations_key = _factory(pattern, int(options.get("samples", 1)))
     if pattern == "react" and options.get("samples", 1) == 1:
         options.pop("samples", None)  # one sample is plain ReAct
-    _check_options(pattern, factory, options)
-    if workers is not None and pattern != "supervisor":
-        raise ConfigError(f"workers are for the supervisor pattern; pattern {pattern!r} does not use them.")
     kwargs: dict[str, Any] = {
         "model": model,
         "system_prompt": system_prompt,
@@ -133,9 +138,15 @@ def build_pattern_graph(
         raise ConfigError(f"Pattern {pattern!r}: {exc}") from exc
 
 
-def _check_options(pattern: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
-    parameters = inspect.signature(factory).parameters
-    allowed = sorted(name for name in parameters if name not in _SET_BY_AGENT)
+def check_options(pattern: str, options: Mapping[str, Any] | None, workers: Mapping[str, Any] | None = None) -> None:
+    """Raise ``ConfigError`` for an unknown pattern, an option ``pattern``'s factory does not take,
+    or ``workers`` for a pattern other than supervisor (values are checked when the graph is built)."""
+    check_pattern(pattern)
+    if workers is not None and pattern != "supervisor":
+        raise ConfigError(f"workers are for the supervisor pattern; pattern {pattern!r} does not use them.")
+    options = options or {}
+    factory, _ = _factory(pattern, int(options.get("samples", 1)))
+    allowed = sorted(name for name in inspect.signature(factory).parameters if name not in _SET_BY_AGENT)
     if pattern == "react":
         allowed = sorted({*allowed, "samples", "temperature"})
     for name in options:

@@ -250,3 +250,8 @@ def test_trace_writes_every_event_of_the_run_as_json_lines(tmp_path, monkeypatch
     with Agent(model=scripted("hi"), checkpointer="memory", trace=True) as agent:
         agent.run("hello", thread_id="default-place")
     assert (tmp_path / "home" / "traces" / "default-place.jsonl").read_text().count("\n") > 2
+
+
+def test_unknown_options_fail_at_construction_before_any_server_starts():
+    with pytest.raises(ConfigError, match="Unknown option 'rubrik'"):
+        Agent(model=scripted(), servers=UTILITY, pattern="reflection", options={"rubrik": "x"})
