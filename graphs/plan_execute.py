@@ -91,13 +91,26 @@ Tools:
 {tools}"""
 
 REPLANNER_PROMPT = """You check the progress of a plan. Given the request, the finished steps with their \
-results and the remaining steps, call the Replan tool with action 'finish' when the results are enough to \
-answer the request, 'continue' when the remaining steps are still right, or 'replan' with the new remaining \
-steps when they must change (for example after a step failed). Number new steps after the highest number \
-used so far; depends_on may name finished steps.
+results and the remaining steps, call the Replan tool with one action:
+- 'continue': steps remain and they still have to run to answer the request. This is the usual choice while \
+steps remain.
+- 'finish': no steps remain, or the finished results already answer every part of the request.
+- 'replan': a step failed or the remaining steps are wrong; give the new remaining steps, numbered after the \
+highest number used so far (depends_on may name finished steps).
 
 Tools:
 {tools}"""
+
+REPLAN_QUESTION = (
+    "Decide: 'continue' if the remaining steps are still needed, 'replan' if a finished step failed, "
+    "'finish' if the finished results already answer the request."
+)
+"""Closes the replanner's view while steps remain. Without a closing question the bundled 0.5B
+model chose 'finish' for every progress report, with steps still to run (measured: 2/6 right
+decisions without it, 6/6 with it)."""
+
+REPLAN_QUESTION_DONE = "No steps remain. Finish, or replan if a step failed."
+"""Closes the replanner's view once every planned step has run."""
 
 EXECUTOR_PROMPT = (
     "You carry out one step of a larger plan. Use the tools when they help, then reply with the result of "
@@ -335,7 +348,8 @@ def build_plan_execute_graph(
         progress = (
             f"Request: {state['request']}\n\nFinished steps:\n{_format_results(state['results'])}\n\n"
             f"Remaining steps:\n{_format_steps(remaining) or '(none)'}\n\n"
-            f"Steps you may still run: {max_steps - len(state['results'])}"
+            f"Steps you may still run: {max_steps - len(state['results'])}\n\n"
+            f"{REPLAN_QUESTION if remaining else REPLAN_QUESTION_DONE}"
         )
         return [SystemMessage(replanner_prompt), HumanMessage(progress)]
 

@@ -75,13 +75,15 @@ DEFAULT_RUBRIC = """- Correct: every claim is true; nothing is made up.
 GENERATOR_PROMPT = "Answer the user's request as well as you can."
 
 CHECKER_PROMPT = (
-    "You check a draft answer for factual errors. Use the tools to verify its claims, then report briefly "
-    "which claims hold, which are wrong (with the correct facts) and which you could not check."
+    "You check a draft answer for factual errors. Do not trust the draft: first call a tool to find out the "
+    "facts yourself (for example, compute a number again or look the claim up), then report in a sentence or "
+    "two the facts the tools gave, and any claim you could not check."
 )
 
 CRITIC_PROMPT = """You grade a draft answer against the rubric below. Call the Critique tool with a score from \
 0 (useless or wrong) to 10 (meets every point) and feedback that names concrete changes which would raise \
-the score.
+the score. When a fact check is given, trust it over the draft: if it finds a different fact or number than \
+the draft states, the draft is wrong, so score it 3 or lower and put the correct fact in the feedback.
 
 Rubric:
 {rubric}"""

@@ -171,9 +171,22 @@ def route_schema(names: Sequence[str]) -> type[BaseModel]:
     return create_model(
         "Route",
         __doc__="Choose who acts next, or FINISH.",
-        answered=(bool, Field(description="true when the replies so far already answer the user's request.")),
+        answered=(
+            bool,
+            Field(
+                description="true only when the replies so far answer every part of the user's request; false "
+                "while a part (such as a calculation the request asks for) is still to do."
+            ),
+        ),
         next=(choices, Field(description="The worker who acts next, or FINISH when the request is answered.")),
-        instruction=(str, Field(default="", description="The task for that worker, complete and self-contained.")),
+        instruction=(
+            str,
+            Field(
+                default="",
+                description="The task for that worker in your own words: the part of the user's request it should "
+                "do now, with the facts and numbers it needs from earlier replies.",
+            ),
+        ),
     )
 
 
