@@ -144,10 +144,32 @@ class ToolProtocol:
         return AnswerStreamer(self.answer_name)
 
 
+GRAMMAR_MAX_REPEAT = 64
+"""Largest ``maxLength`` / ``maxItems`` / ``maxProperties`` written into a grammar. llama.cpp's
+converter spells a bound of n as n nested optional rules: ``maxLength: 100000`` (the sql server's
+``query``) became ~800 KB of grammar and crashed llama.cpp's parser (SIGSEGV). Larger bounds are
+dropped: the tool validates its arguments anyway, and the token limit bounds the reply."""
+
+_BOUNDS = ("maxLength", "maxItems", "maxProperties")
+
+
 def _arguments_schema(parameters: dict[str, Any] | None) -> dict[str, Any]:
     if not parameters or not parameters.get("properties"):
         return {"type": "object", "properties": {}}
-    return parameters
+    return _without_large_bounds(parameters)
+
+
+def _without_large_bounds(schema: Any) -> Any:
+    """``schema`` with every bound above :data:`GRAMMAR_MAX_REPEAT` removed, at any depth."""
+    if isinstance(schema, list):
+        return [_without_large_bounds(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: _without_large_bounds(value)
+        for key, value in schema.items()
+        if not (key in _BOUNDS and isinstance(value, int) and value > GRAMMAR_MAX_REPEAT)
+    }
 
 
 def _gbnf_escape(text: str) -> str:

@@ -69,11 +69,14 @@ def evaluate(expression: str) -> int | float:
         7006652
         >>> evaluate("sqrt(16) + 2**3")
         12.0
+        >>> evaluate("'3 * 60'")
+        180
     """
     if len(expression) > MAX_EXPRESSION_CHARS:
         raise ValueError(f"Expression is {len(expression)} characters; the limit is {MAX_EXPRESSION_CHARS}.")
-    # People and models write "x" and "^" for multiply and power, and "," as a thousands separator.
-    text = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
+    # People and models write "x" and "^" for multiply and power, and "," as a thousands separator;
+    # small models also quote the whole expression ("'3 * 60'").
+    text = expression.strip().strip("'\"`").strip().replace("^", "**").replace("×", "*").replace("÷", "/")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:

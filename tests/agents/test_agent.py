@@ -114,3 +114,19 @@ def test_agent_is_importable_from_the_package_lazily():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Agent"
+
+
+@pytest.mark.local_model
+def test_local_model_queries_the_sql_server(tmp_path):
+    """The sql server's query tool (maxLength 100000) once crashed llama.cpp's grammar parser."""
+    import sqlite3
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE items (name TEXT, price REAL)")
+        conn.executemany("INSERT INTO items VALUES (?, ?)", [("pen", 1.5), ("book", 12.0), ("lamp", 30.0)])
+    servers = {"sql": {"command": sys.executable, "args": ["-m", "mcp_servers.sql", str(db)]}}
+    with Agent(model="local", servers=servers, checkpointer="memory", max_iterations=4) as agent:
+        result = agent.run("How many rows does the items table have? Use the query tool with SQL.")
+    assert "query" in [call["name"] for call in result.tool_calls]
+    assert "3" in result.answer

@@ -63,6 +63,20 @@ def test_grammar_compiles_in_llama_cpp():
     llama_grammar.LlamaGrammar.from_string(ToolProtocol.build([CALC, WEATHER], "auto").grammar(), verbose=False)
 
 
+def test_large_length_bounds_stay_out_of_the_grammar_and_small_ones_stay_in():
+    """``maxLength: 100000`` (the sql server's query) once made ~800 KB of grammar that crashed llama.cpp."""
+    query = fn(
+        "query",
+        sql={"type": "string", "maxLength": 100_000},
+        tags={"type": "array", "items": {"type": "string", "maxLength": 8}, "maxItems": 10_000},
+    )
+    grammar = ToolProtocol.build([query], "auto").grammar()
+    assert len(grammar) < 20_000
+    assert '(char (char (char (char (char (char (char (char)?)?)?)?)?)?)?)? "\\""' in grammar  # maxLength 8 kept
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    llama_grammar.LlamaGrammar.from_string(grammar, verbose=False)
+
+
 def test_parse_reads_answers_and_calls():
     protocol = ToolProtocol.build([CALC], "auto")
     answer = protocol.parse('<tool_call>\n{"name": "respond", "arguments": {"text": "Paris."}}\n</tool_call>')
