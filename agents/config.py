@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeAlias
 
 from agents.errors import ConfigError
 
-__all__ = ["HttpServer", "ServerConfig", "StdioServer", "Transport", "load_servers"]
+__all__ = ["HttpServer", "ServerConfig", "StdioServer", "Transport", "load_servers", "read_config_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,15 +169,20 @@ def load_servers(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str
     return {name: _server(name, entry, where) for name, entry in servers.items()}
 
 
-def _read_json(path: Path) -> Any:
+def read_config_text(path: Path, what: str, encoding_fix: str = "Save it as UTF-8.") -> str:
+    """The UTF-8 text of a config file; ``ConfigError`` naming ``what`` it is when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"At {path}: cannot read the MCP server config: {exc.strerror or exc}. Check the path and permissions."
+            f"At {path}: cannot read the {what}: {exc.strerror or exc}. Check the path and permissions."
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"At {path}: the file is not UTF-8 text ({exc.reason}). Save it as UTF-8 JSON.") from None
+        raise ConfigError(f"At {path}: the file is not UTF-8 text ({exc.reason}). {encoding_fix}") from None
+
+
+def _read_json(path: Path) -> Any:
+    text = read_config_text(path, "MCP server config", "Save it as UTF-8 JSON.")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict, get_args
 
-from agents.config import StdioServer, load_servers
+from agents.config import StdioServer, load_servers, read_config_text
 from agents.errors import ConfigError
 from agents.models import ModelSpec
 from agents.paths import data_home
@@ -223,14 +223,7 @@ def _find_config(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"At {file}: cannot read the config file: {exc.strerror or exc}. Check the path and permissions."
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"At {file}: the file is not UTF-8 text ({exc.reason}). Save it as UTF-8.") from None
+    text = read_config_text(file, "config file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
