@@ -43,32 +43,43 @@ def test_run_prints_the_answer_on_stdout_and_tool_calls_on_stderr():
     assert "tokens in" in result.stderr
 
 
-def test_paused_run_exits_3_and_resume_approves_it_later(tmp_path):
-    db = str(tmp_path / "threads.sqlite")
-    common = ["--approval", "always", "--checkpointer", db]
+def gated(tmp_path) -> list[str]:
+    """Options for an agent whose every tool call waits for approval, threads in a SQLite file."""
+    return ["--approval", "always", "--checkpointer", str(tmp_path / "threads.sqlite")]
+
+
+def pause(common: list[str]):
+    """Run "6*7?" until the calculate call waits; the result and the thread id it printed."""
     with ScriptedServer(CALC) as server:
         paused = mcploom("run", "-m", model(server), *common, "6*7?")
+    return paused, re.search(r"mcploom resume (\w+) --approve", paused.stderr).group(1)
+
+
+def resume(thread: str, flags: list[str], reply: OpenAIReply, common: list[str]):
+    """``mcploom resume`` against a fresh scripted server (only the SQLite file carries state over);
+    the result and the messages the model was sent."""
+    with ScriptedServer(reply) as server:
+        done = mcploom("resume", thread, *flags, "-m", model(server), *common)
+        return done, server.requests[0].body["messages"]
+
+
+def test_paused_run_exits_3_and_resume_approves_it_later(tmp_path):
+    common = gated(tmp_path)
+    paused, thread = pause(common)
     assert paused.exit_code == PAUSED_EXIT_CODE
     assert "waiting for approval: calculate(expression='6 * 7')" in paused.stderr
-    thread = re.search(r"mcploom resume (\w+) --approve", paused.stderr).group(1)
     assert "← calculate" not in paused.stderr  # nothing ran
-    with ScriptedServer(ANSWER) as server:  # a new process's worth of state: only the file is shared
-        done = mcploom("resume", thread, "--approve", "-m", model(server), *common)
-        seen = server.requests[0].body["messages"]
+    done, seen = resume(thread, ["--approve"], ANSWER, common)
     assert done.exit_code == 0, done.stderr
     assert done.stdout.strip() == "It is 42."
     assert seen[-1]["role"] == "tool" and "42" in seen[-1]["content"]
 
 
 def test_resume_reject_tells_the_model(tmp_path):
-    db = str(tmp_path / "threads.sqlite")
-    common = ["--approval", "always", "--checkpointer", db]
-    with ScriptedServer(CALC) as server:
-        paused = mcploom("run", "-m", model(server), *common, "6*7?")
-    thread = re.search(r"mcploom resume (\w+)", paused.stderr).group(1)
-    with ScriptedServer(OpenAIReply(text="Fine, I will not.")) as server:
-        done = mcploom("resume", thread, "--reject", "--reason", "no maths today", "-m", model(server), *common)
-        seen = server.requests[0].body["messages"]
+    common = gated(tmp_path)
+    _, thread = pause(common)
+    reply = OpenAIReply(text="Fine, I will not.")
+    done, seen = resume(thread, ["--reject", "--reason", "no maths today"], reply, common)
     assert done.stdout.strip() == "Fine, I will not."
     assert "no maths today" in seen[-1]["content"]
 
@@ -117,14 +128,9 @@ def test_resume_of_an_unknown_thread_says_so(tmp_path):
 
 
 def test_resume_edit_runs_the_call_with_new_arguments(tmp_path):
-    db = str(tmp_path / "threads.sqlite")
-    common = ["--approval", "always", "--checkpointer", db]
-    with ScriptedServer(CALC) as server:
-        paused = mcploom("run", "-m", model(server), *common, "6*7?")
-    thread = re.search(r"mcploom resume (\w+)", paused.stderr).group(1)
-    with ScriptedServer(OpenAIReply(text="It is 56.")) as server:
-        done = mcploom("resume", thread, "--edit", '{"expression": "7 * 8"}', "-m", model(server), *common)
-        seen = server.requests[0].body["messages"]
+    common = gated(tmp_path)
+    _, thread = pause(common)
+    done, seen = resume(thread, ["--edit", '{"expression": "7 * 8"}'], OpenAIReply(text="It is 56."), common)
     assert done.exit_code == 0, done.stderr
     assert "56" in seen[-1]["content"] and "7 * 8" in seen[-1]["content"]
 
