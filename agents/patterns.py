@@ -11,8 +11,10 @@ majority vote on the answer (``graphs.self_consistency``).
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import inspect
 from collections.abc import Callable, Collection, Mapping, Sequence
+from types import ModuleType
 from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
@@ -47,27 +49,25 @@ _SET_BY_AGENT = frozenset({"model", "tools", "system_prompt", "approval", "check
 """Factory arguments the ``Agent`` fills in itself; every other keyword argument is an option."""
 
 
-def _factory(pattern: str, samples: int) -> tuple[Callable[..., CompiledStateGraph], str]:
-    """The graph factory for ``pattern`` and the keyword that receives ``Agent(max_iterations=...)``."""
-    if pattern == "react" and samples > 1:
-        from graphs.self_consistency import build_self_consistency_graph
+_GRAPHS: dict[str, tuple[str, str, str]] = {
+    "react": ("graphs.react", "build_react_graph", "max_iterations"),
+    "self_consistency": ("graphs.self_consistency", "build_self_consistency_graph", "max_iterations"),
+    "plan_execute": ("graphs.plan_execute", "build_plan_execute_graph", "step_iterations"),
+    "reflection": ("graphs.reflection", "build_reflection_graph", "check_iterations"),
+    "supervisor": ("graphs.supervisor", "build_supervisor_graph", "worker_iterations"),
+}
+"""Each graph's module (imported on first use: langgraph stays out of ``mcploom --help``), its
+factory, and the factory keyword that receives ``Agent(max_iterations=...)``."""
 
-        return build_self_consistency_graph, "max_iterations"
-    if pattern == "react":
-        from graphs.react import build_react_graph
 
-        return build_react_graph, "max_iterations"
-    if pattern == "plan_execute":
-        from graphs.plan_execute import build_plan_execute_graph
-
-        return build_plan_execute_graph, "step_iterations"
-    if pattern == "reflection":
-        from graphs.reflection import build_reflection_graph
-
-        return build_reflection_graph, "check_iterations"
-    from graphs.supervisor import build_supervisor_graph
-
-    return build_supervisor_graph, "worker_iterations"
+def _graph(pattern: str, samples: int) -> tuple[ModuleType, Callable[..., CompiledStateGraph], str]:
+    """The module, factory and iterations keyword of ``pattern``'s graph (ReAct with samples > 1:
+    self-consistency)."""
+    module_name, factory, iterations_key = _GRAPHS[
+        "self_consistency" if pattern == "react" and samples > 1 else pattern
+    ]
+    module = importlib.import_module(module_name)
+    return module, getattr(module, factory), iterations_key
 
 
 def check_pattern(pattern: str) -> None:
@@ -79,17 +79,8 @@ def check_pattern(pattern: str) -> None:
 def answer_node(pattern: str, samples: int = 1) -> str:
     """The node of ``pattern``'s graph that writes the final answer (its tokens are the answer)."""
     check_pattern(pattern)
-    if pattern == "react" and samples > 1:
-        from graphs.self_consistency import ANSWER_NODE
-    elif pattern == "react":
-        return "agent"
-    elif pattern == "plan_execute":
-        from graphs.plan_execute import ANSWER_NODE
-    elif pattern == "reflection":
-        from graphs.reflection import ANSWER_NODE
-    else:
-        from graphs.supervisor import ANSWER_NODE
-    return ANSWER_NODE
+    module, _, _ = _graph(pattern, samples)
+    return module.ANSWER_NODE
 
 
 def build_pattern_graph(
@@ -117,7 +108,7 @@ def build_pattern_graph(
     """
     check_options(pattern, options, workers)
     options = dict(options or {})
-    factory, iterations_key = _factory(pattern, int(options.get("samples", 1)))
+    _, factory, iterations_key = _graph(pattern, int(options.get("samples", 1)))
     if pattern == "react" and options.get("samples", 1) == 1:
         options.pop("samples", None)  # one sample is plain ReAct
     kwargs: dict[str, Any] = {
@@ -145,7 +136,7 @@ def check_options(pattern: str, options: Mapping[str, Any] | None, workers: Mapp
     if workers is not None and pattern != "supervisor":
         raise ConfigError(f"workers are for the supervisor pattern; pattern {pattern!r} does not use them.")
     options = options or {}
-    factory, _ = _factory(pattern, int(options.get("samples", 1)))
+    _, factory, _ = _graph(pattern, int(options.get("samples", 1)))
     allowed = sorted(name for name in inspect.signature(factory).parameters if name not in _SET_BY_AGENT)
     if pattern == "react":
         allowed = sorted({*allowed, "samples", "temperature"})

@@ -49,6 +49,7 @@ from langgraph.types import Command, Send, interrupt
 from graphs._nodes import as_router, node
 
 __all__ = [
+    "ANSWER_NODE",
     "LIMIT_NOTE",
     "REJECTED_NOTE",
     "ApprovalRequest",
@@ -57,6 +58,9 @@ __all__ = [
     "build_react_graph",
     "route_after_agent",
 ]
+
+ANSWER_NODE = "agent"
+"""The node whose last reply is the answer (it also makes the tool calls)."""
 
 LIMIT_NOTE = "You have used all your tool calls. Answer the user now with what you already know."
 """Told to the model on its last, tool-less turn when ``max_iterations`` is reached."""
