@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from agents.describe import call_text, clip, progress_text
 from agents.events import (
     AgentEvent,
     Answer,
@@ -25,7 +26,7 @@ from agents.events import (
     ToolResult,
 )
 
-__all__ = ["EventPrinter", "ask_decisions", "call_text"]
+__all__ = ["EventPrinter", "ask_decisions"]
 
 
 class EventPrinter:
@@ -52,12 +53,13 @@ class EventPrinter:
         elif isinstance(event, ApprovalRequest):
             self._end_draft()
             for call in event.calls:
-                self.err.print(
-                    f"[yellow]⏸ waiting for approval: {call_text(call.name, call.args)}[/yellow]", highlight=False
-                )
-        elif not self.quiet and (line := _progress(event)) is not None:
+                line = f"⏸ waiting for approval: {call_text(call.name, call.args)}"
+                self.err.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+        elif not self.quiet and (shown := _progress(event)) is not None:
             self._end_draft()
-            self.err.print(line, highlight=False)
+            style, line = shown
+            # markup=False: tool arguments and results are data, and "[...]" in them is not a style.
+            self.err.print(line, style=style, markup=False, highlight=False)
 
     def _token(self, token: Token) -> None:
         if token.node == self.answer_node:
@@ -86,27 +88,21 @@ class EventPrinter:
             )
 
 
-def _progress(event: AgentEvent) -> str | None:
+_STYLES = {PlanUpdate: "cyan", StepResult: "cyan", Critique: "magenta", Handoff: "blue"}
+"""How each kind of pattern progress is coloured on stderr."""
+
+_CLIP_CHARS = 300
+
+
+def _progress(event: AgentEvent) -> tuple[str, str] | None:
+    """The style and the line for an event shown on stderr, or ``None`` for one that is not shown."""
     indent = "  " * len(getattr(event, "path", ()))
     if isinstance(event, ToolCall):
-        return f"[dim]{indent}→ {call_text(event.name, event.args)}[/dim]"
+        return "dim", f"{indent}→ {call_text(event.name, event.args)}"
     if isinstance(event, ToolResult):
-        style = "red" if event.is_error else "dim"
-        return f"[{style}]{indent}← {event.name}: {_clip(event.content)}[/{style}]"
-    if isinstance(event, PlanUpdate):
-        title = "plan" if event.revision == 0 else f"plan, revision {event.revision}"
-        steps = "".join(f"\n  {step['id']}. {step['task']}" for step in event.steps) or " (done)"
-        return f"[cyan]{title}:{steps}[/cyan]"
-    if isinstance(event, StepResult):
-        return f"[cyan]✓ step {event.id}: {_clip(event.result)}[/cyan]"
-    if isinstance(event, Critique):
-        score = "?" if event.score is None else event.score
-        return f"[magenta]critique {event.round}: {score}/10 {_clip(event.feedback)}[/magenta]"
-    if isinstance(event, Handoff):
-        if event.worker == "FINISH":
-            return "[blue]supervisor: done[/blue]"
-        return f"[blue]supervisor → {event.worker}: {_clip(event.instruction)}[/blue]"
-    return None
+        return "red" if event.is_error else "dim", f"{indent}← {event.name}: {clip(event.content, _CLIP_CHARS)}"
+    text = progress_text(event)
+    return None if text is None else (_STYLES[type(event)], clip(text, _CLIP_CHARS))
 
 
 def ask_decisions(calls: list[PendingCall], prompt: Callable[[str], str]) -> dict[str, dict[str, Any]]:
@@ -140,13 +136,3 @@ def _json_object(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def call_text(name: str, args: dict[str, Any]) -> str:
-    """``name(key='value', ...)``, as the terminal shows a tool call."""
-    return f"{name}({', '.join(f'{key}={value!r}' for key, value in args.items())})"
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,7 +23,7 @@ from agents.errors import ConfigError
 
 if TYPE_CHECKING:
     from agents.agent import Agent
-    from agents.events import AgentEvent
+    from agents.events import AgentEvent, PendingCall
 
 __all__ = ["PAUSED_EXIT_CODE", "register"]
 
@@ -168,8 +168,13 @@ def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) ->
                 soft_wrap=True,
             )
             raise typer.Exit(PAUSED_EXIT_CODE)
-        decisions = ask_decisions(request.calls, lambda question: err.input(question))
+        decisions = _ask_at_terminal(request.calls)
         events = agent.stream_resume(request.thread_id, decisions)
+
+
+def _ask_at_terminal(calls: list[PendingCall]) -> dict[str, dict[str, Any]]:
+    # markup=False: "[y]es" is a choice, not a Rich style (with markup it printed as "es").
+    return ask_decisions(calls, lambda question: err.input(question, markup=False))
 
 
 def _decision(approve: bool, reject: bool, reason: str | None, edit: str | None) -> Any:
@@ -227,7 +232,7 @@ def resume(
             printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
             pending = built.pending(thread)
             if decision is None and pending and sys.stdin.isatty():
-                decision = ask_decisions(pending, lambda question: err.input(question))
+                decision = _ask_at_terminal(pending)
             elif edit is not None and len(pending) > 1:
                 raise ConfigError(
                     f"--edit gives one call new arguments, but {len(pending)} calls wait; "

@@ -42,6 +42,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from agents.describe import call_text, clip, progress_text
 from mcp_servers._serve import serve_main
 
 if TYPE_CHECKING:
@@ -181,16 +182,6 @@ class _Agents:
                 logger.exception("Closing the agent's MCP sessions failed")
 
 
-def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _call_text(name: str, args: Mapping[str, Any]) -> str:
-    shown = ", ".join(f"{key}={value!r}" for key, value in args.items())
-    return _clip(f"Calling {name}({shown})")
-
-
 class _Reporter:
     """Progress notifications (monotonic counter, no total) and log messages for one ``ask``."""
 
@@ -200,7 +191,7 @@ class _Reporter:
 
     async def progress(self, message: str) -> None:
         self._step += 1
-        await self._ctx.report_progress(self._step, message=_clip(message))
+        await self._ctx.report_progress(self._step, message=clip(message, MAX_MESSAGE_CHARS))
 
     async def log(self, message: str) -> None:
         # MCP logging is deprecated from protocol 2026-07-28 (SEP-2577) but is what clients such as
@@ -208,7 +199,7 @@ class _Reporter:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", MCPDeprecationWarning)
-                await self._ctx.info(_clip(message), logger_name="mcploom.agent")
+                await self._ctx.info(clip(message, MAX_MESSAGE_CHARS), logger_name="mcploom.agent")
         except Exception as exc:
             logger.debug("Could not send a log message to the client: %s", exc)
 
@@ -305,7 +296,7 @@ async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
             await report_tokens()
             if isinstance(event, ToolCall):
                 calls[event.id] = ToolCallRecord(name=event.name, arguments=dict(event.args))
-                message = _call_text(event.name, event.args)
+                message = f"Calling {call_text(event.name, event.args)}"
                 await report.progress(message)
                 await report.log(message)
             elif isinstance(event, ToolResult):
@@ -315,7 +306,7 @@ async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
                 await report.progress(message)
                 await report.log(message)
             elif isinstance(event, PlanUpdate | StepResult | Critique | Handoff):
-                await report.progress(_progress_text(event))
+                await report.progress(progress_text(event))
             elif isinstance(event, Answer):
                 answer = event
     except Exception as exc:
@@ -332,24 +323,6 @@ async def _forget(agent: Agent, thread_id: str) -> None:
             await agent.checkpointer.adelete_thread(thread_id)
     except Exception as exc:  # a checkpointer that cannot delete keeps the thread; nothing else is lost
         logger.debug("Could not delete thread %s: %s", thread_id, exc)
-
-
-def _progress_text(event: Any) -> str:
-    """One line on a pattern's progress: a plan, a finished step, a critique score or a handoff."""
-    from agents.events import Critique, Handoff, PlanUpdate
-
-    if isinstance(event, PlanUpdate):
-        steps = "; ".join(f"{step['id']}. {step['task']}" for step in event.steps)
-        return f"{'Plan' if event.revision == 0 else 'Revised plan'}: {steps or 'done'}"
-    if isinstance(event, Critique):
-        return f"Critique {event.round}: score {event.score}/10. {event.feedback}".strip()
-    if isinstance(event, Handoff):
-        return (
-            "Supervisor: finishing"
-            if event.worker == "FINISH"
-            else f"Supervisor -> {event.worker}: {event.instruction}"
-        )
-    return f"Step {event.id} done: {event.result[:MAX_RESULT_CHARS]}"
 
 
 def _describe(model: str, servers: Mapping[str, Any]) -> str:
