@@ -40,19 +40,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Durability
 
+from agents.checkpoint_spec import CHECKPOINTER_FORMS, POSTGRES_SCHEMES, sqlite_path
 from agents.errors import ConfigError
 from agents.paths import data_home
 
 __all__ = ["CHECKPOINTER_FORMS", "DURABILITY", "default_checkpoint_path", "open_checkpointer"]
-
-CHECKPOINTER_FORMS = (
-    "memory",
-    "sqlite:///<absolute/path.sqlite>",
-    "sqlite:<relative/path.sqlite>",
-    "<path ending in .sqlite, .sqlite3 or .db>",
-    "postgresql://<user>:<password>@<host>/<database>",
-)
-"""Every valid checkpointer spec string, as error messages and ``--help`` texts list them."""
 
 DURABILITY: Durability = "sync"
 """The ``durability`` run option to pass to ``ainvoke``/``astream`` of a checkpointed graph.
@@ -67,7 +59,6 @@ ends. ``"sync"`` costs about a millisecond per ReAct round more than ``"async"``
 (``benchmarks/checkpoint_cost.py``).
 """
 
-_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 _SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 """WAL mode persists in the file; ``synchronous`` is per connection, so set on every open."""
 
@@ -103,35 +94,12 @@ async def open_checkpointer(
         yield spec
     elif spec == "memory":
         yield InMemorySaver()
-    elif isinstance(spec, str) and spec.startswith(("postgresql://", "postgres://")):
+    elif isinstance(spec, str) and spec.startswith(POSTGRES_SCHEMES):
         async with _open_postgres(spec) as saver:
             yield saver
     else:
-        async with _open_sqlite(default_checkpoint_path() if spec is None else _sqlite_path(spec)) as saver:
+        async with _open_sqlite(default_checkpoint_path() if spec is None else sqlite_path(spec)) as saver:
             yield saver
-
-
-def _sqlite_path(spec: str | os.PathLike[str]) -> Path:
-    """The SQLite file a path or ``sqlite:`` spec names."""
-    if not isinstance(spec, str):
-        return Path(spec).expanduser()
-    text = spec.strip()
-    if text.startswith("sqlite:"):
-        rest = text.removeprefix("sqlite:")
-        if rest.startswith("//"):
-            if not rest.startswith("///"):
-                raise ConfigError(
-                    f"At checkpointer {spec!r}: a sqlite: URL has no host. Write sqlite:///<absolute/path.sqlite> "
-                    "(three slashes) or sqlite:<relative/path.sqlite>."
-                )
-            rest = rest.removeprefix("//")
-        if rest:
-            return Path(rest).expanduser()
-    elif text.lower().endswith(_SQLITE_SUFFIXES):
-        return Path(text).expanduser()
-    raise ConfigError(
-        f"At checkpointer {spec!r}: not a checkpointer spec. Use one of: {', '.join(CHECKPOINTER_FORMS)}."
-    )
 
 
 @asynccontextmanager

@@ -15,14 +15,15 @@ import importlib
 import inspect
 from collections.abc import Callable, Collection, Mapping, Sequence
 from types import ModuleType
-from typing import Any, Literal, get_args
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.tools import BaseTool
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from agents.errors import ConfigError
+
+if TYPE_CHECKING:  # the graphs, and langgraph with them, load when a pattern is built
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.tools import BaseTool
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.graph.state import CompiledStateGraph
 
 __all__ = [
     "PATTERNS",

@@ -63,10 +63,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict, get_args
 
+from agents.checkpoint_spec import POSTGRES_SCHEMES, SQLITE_SUFFIXES, sqlite_path
 from agents.config import StdioServer, load_servers, read_config_text
 from agents.errors import ConfigError
 from agents.models import ModelSpec
 from agents.paths import data_home
+from agents.patterns import PATTERNS, Pattern
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -84,9 +86,6 @@ CONFIG_ENV_VAR = "MCPLOOM_CONFIG"
 
 LOCAL_CONFIG_NAME = "mcploom.toml"
 """The config file looked for in the current directory."""
-
-Pattern = Literal["react", "plan_execute", "reflection", "supervisor"]
-"""The agent patterns a config may name (``Agent``'s ``pattern``)."""
 
 Approval = Literal["destructive", "always", "never"]
 """Which tool calls wait for the user's approval: those marked destructive, all, or none."""
@@ -133,7 +132,6 @@ _TOP_KEYS = ("agents", "mcpServers", "models")
 _AGENT_KEYS = tuple(AgentSettings.__annotations__)
 _WORKER_KEYS = tuple(WorkerSettings.__annotations__)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 
 def default_config_path() -> Path:
@@ -427,7 +425,7 @@ def _agent(
         else list(servers)
     )
     settings["servers"] = {name: servers[name] for name in selected}
-    pattern = _choice(table.get("pattern", "react"), get_args(Pattern), at, "pattern")
+    pattern = _choice(table.get("pattern", "react"), PATTERNS, at, "pattern")
     if "pattern" in table:
         settings["pattern"] = pattern
     if "system_prompt" in table:
@@ -510,22 +508,18 @@ def _worker(value: Any, at: _At, name: str, servers: list[str]) -> WorkerSetting
 def _checkpointer(value: Any, at: _At) -> str:
     """``Agent``'s checkpointer string, with a SQLite path made absolute (the forms ``agents.checkpoints`` reads)."""
     text = _string(value, at, "checkpointer", '"sqlite:threads.sqlite"').strip()
-    if text == "memory" or text.startswith(("postgresql://", "postgres://")):
+    if text == "memory" or text.startswith(POSTGRES_SCHEMES):
         return text
-    if text.startswith("sqlite:"):
-        path = text.removeprefix("sqlite:")
-        if path.startswith("//"):  # a URL, sqlite:///abs/path.sqlite, which has no host
-            path = path.removeprefix("//") if path.startswith("///") else ""
-    else:
-        path = text if text.lower().endswith(_SQLITE_SUFFIXES) else ""
-    if path:
-        return f"sqlite://{_resolve(path, at)}"
-    raise at.error(
-        "checkpointer",
-        f'{text!r} is not a checkpointer. Write "memory", "sqlite:<path>" or a path ending in '
-        f'{", ".join(_SQLITE_SUFFIXES)} (relative to this file\'s folder), "sqlite:///<absolute/path>", '
-        'or "postgresql://user:password@host/db"; leave it out for SQLite in the data folder.',
-    )
+    try:
+        path = sqlite_path(text)
+    except ConfigError:
+        raise at.error(
+            "checkpointer",
+            f'{text!r} is not a checkpointer. Write "memory", "sqlite:<path>" or a path ending in '
+            f'{", ".join(SQLITE_SUFFIXES)} (relative to this file\'s folder), "sqlite:///<absolute/path>", '
+            'or "postgresql://user:password@host/db"; leave it out for SQLite in the data folder.',
+        ) from None
+    return f"sqlite://{_resolve(str(path), at)}"
 
 
 def _max_iterations(value: Any, at: _At) -> int:
