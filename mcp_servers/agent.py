@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -43,6 +43,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from agents.describe import call_text, clip, progress_text
+from agents.patterns import Pattern
 from mcp_servers._serve import serve_main
 
 if TYPE_CHECKING:
@@ -65,14 +66,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AskPattern = Literal["react", "plan_execute", "reflection", "supervisor"]
-"""The agent patterns ``ask`` offers: those ``agents.agent.Pattern`` allows (a test keeps them equal).
-
-- ``"react"``: reason, call tools, observe, repeat until the answer;
-- ``"plan_execute"``: plan steps, run each with the tools, revise the plan, then answer;
-- ``"reflection"``: draft, critique against a rubric, revise;
-- ``"supervisor"``: route the work among workers, one per MCP server.
-"""
+AskPattern = Pattern
+"""The agent patterns ``ask`` offers: every one ``Agent`` runs (``agents.patterns``)."""
 
 PATTERN_HELP = (
     "How the agent works: 'react' reasons and calls tools in a loop (fastest); 'plan_execute' plans steps "
