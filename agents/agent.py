@@ -1,8 +1,8 @@
 """``Agent``: a model, MCP servers, tools and a pattern wired together, with sync and async runs.
 
 Example:
-    >>> from agents import Agent
-    >>> servers = {"utility": {"command": "python", "args": ["-m", "mcp_servers.utility"]}}
+    >>> from mcploom import Agent
+    >>> servers = {"utility": {"command": "python", "args": ["-m", "mcploom.mcp_servers.utility"]}}
     >>> with Agent(model="local", servers=servers) as agent:  # doctest: +SKIP
     ...     print(agent.run("What is 1234 * 5678? Use the calculator.").answer)
     7006652
@@ -29,15 +29,15 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from agents.checkpoints import DURABILITY, open_checkpointer
-from agents.errors import ConfigError
-from agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
-from agents.mcp_client import MCPToolkit
-from agents.models import load_chat_model
-from agents.patterns import Pattern, answer_node, build_pattern_graph, check_options
-from agents.streaming import STREAM_MODES, RunEvents, pending_calls
-from agents.tracing import open_sinks, trace_path
-from agents.usage import PriceTable, UsageRecorder
+from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
+from mcploom.agents.mcp_client import MCPToolkit
+from mcploom.agents.models import load_chat_model
+from mcploom.agents.patterns import Pattern, answer_node, build_pattern_graph, check_options
+from mcploom.agents.streaming import STREAM_MODES, RunEvents, pending_calls
+from mcploom.agents.tracing import open_sinks, trace_path
+from mcploom.agents.usage import PriceTable, UsageRecorder
 
 __all__ = ["Agent", "Approval", "Decision", "Pattern", "RunResult"]
 
@@ -158,11 +158,11 @@ class Agent:
 
     @classmethod
     def from_config(cls, name: str | None = None, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Self:
-        """The agent ``name`` declared in a TOML config file (see ``agents.settings``).
+        """The agent ``name`` declared in a TOML config file (see ``mcploom.agents.settings``).
 
         ``overrides`` replace settings from the file (e.g. ``tools=[...]``, which a file cannot hold).
         """
-        from agents.settings import load_agent_settings
+        from mcploom.agents.settings import load_agent_settings
 
         return cls(**{**load_agent_settings(name, path), **overrides})
 
@@ -257,7 +257,7 @@ class Agent:
         return await run.result(self._stream(_Resume(decision), run))
 
     async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[AgentEvent]:
-        """Yield the run's events as they happen (see ``agents.events``), ending with ``Answer``
+        """Yield the run's events as they happen (see ``mcploom.agents.events``), ending with ``Answer``
         or, when tool calls wait for approval, ``ApprovalRequest``."""
         async for event in self._stream(_ask(question), _Run(thread_id or uuid.uuid4().hex, self.prices)):
             yield event

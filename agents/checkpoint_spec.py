@@ -1,12 +1,12 @@
 """Checkpointer spec strings, read without importing any checkpointer: the config file checks
-them when it loads (``agents.settings``), the Agent opens them (``agents.checkpoints``)."""
+them when it loads (``mcploom.agents.settings``), the Agent opens them (``mcploom.agents.checkpoints``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from agents.errors import ConfigError
+from mcploom.agents.errors import ConfigError
 
 __all__ = ["CHECKPOINTER_FORMS", "SQLITE_SUFFIXES", "POSTGRES_SCHEMES", "sqlite_path"]
 

@@ -8,7 +8,7 @@ replaces the file atomically.
 Example:
     >>> entry = server_entry("utility", python="/opt/venv/bin/python")
     >>> entry["command"], entry["args"]
-    ('/opt/venv/bin/python', ['-m', 'mcp_servers.utility'])
+    ('/opt/venv/bin/python', ['-m', 'mcploom.mcp_servers.utility'])
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from agents.errors import ConfigError
-from agents.models import ModelSpec
-from mcp_servers import SERVER_NAMES
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.models import ModelSpec
+from mcploom.mcp_servers import SERVER_NAMES
 
 __all__ = [
     "ENTRY_PREFIX",
@@ -86,7 +86,7 @@ def _absolute(arg: str) -> str:
 
 def _project_root() -> Path | None:
     """The checkout holding ``mcp_servers`` when it is not installed in site-packages, else ``None``."""
-    import mcp_servers
+    from mcploom import mcp_servers
 
     root = Path(mcp_servers.__file__).resolve().parent.parent
     installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
@@ -109,7 +109,7 @@ def server_entry(name: str, args: Sequence[str] = (), *, python: str | None = No
         raise ConfigError(f"At --servers: unknown server {name!r}. Known servers: {', '.join(SERVER_NAMES)}.")
     entry: dict[str, Any] = {
         "command": os.path.abspath(python or sys.executable),
-        "args": ["-m", f"mcp_servers.{name}", *(_absolute(arg) for arg in args)],
+        "args": ["-m", f"mcploom.mcp_servers.{name}", *(_absolute(arg) for arg in args)],
     }
     root = _project_root()
     if root is not None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from agents import cli_rag, cli_run, cli_serve
+from mcploom.agents import cli_rag, cli_run, cli_serve
 
 __all__ = ["app", "main", "user_errors"]
 
@@ -42,7 +42,7 @@ def models_list() -> None:
     """Show the catalog: name, size, whether it is installed, and what it is for."""
     from rich.table import Table
 
-    from local_models.catalog import CATALOG, DEFAULT_MODEL
+    from mcploom.local_models.catalog import CATALOG, DEFAULT_MODEL
 
     table = Table("name", "installed", "description")
     for name, entry in CATALOG.items():
@@ -59,7 +59,7 @@ def models_pull(
     name: Annotated[str | None, typer.Option(help="Catalog name to use it by (default: the file name).")] = None,
 ) -> None:
     """Download a GGUF model from the Hugging Face hub; then use it as local:<name>."""
-    from local_models.catalog import pull_model
+    from mcploom.local_models.catalog import pull_model
 
     with user_errors():
         path = pull_model(repo_id, filename, name=name)
@@ -73,8 +73,8 @@ class user_errors:
         return None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
-        from agents.errors import McploomError
-        from local_models.errors import ModelLoadError
+        from mcploom.agents.errors import McploomError
+        from mcploom.local_models.errors import ModelLoadError
 
         if exc is not None and isinstance(exc, McploomError | ModelLoadError):
             err.print("[red]Error:[/red]", end=" ")

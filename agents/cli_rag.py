@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from agents.paths import data_home
+from mcploom.agents.paths import data_home
 
 if TYPE_CHECKING:
-    import rag
+    from mcploom import rag
 
 __all__ = ["default_data_dir", "register"]
 
@@ -48,7 +48,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _open(data_dir: Path | None, collection: str, host: str | None, port: int, **kwargs: object) -> rag.Index:
-    import rag
+    from mcploom import rag
 
     return rag.open_index(data_dir or default_data_dir(), collection, host=host, port=port, **kwargs)  # type: ignore[arg-type]
 
@@ -74,7 +74,7 @@ def ingest(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    import rag
+    from mcploom import rag
 
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     try:
@@ -131,7 +131,7 @@ def search(
     from rich.console import Console
     from rich.table import Table
 
-    import rag
+    from mcploom import rag
 
     if mode not in get_args(rag.SearchMode):
         raise typer.BadParameter(f"{mode!r} is not a mode; use hybrid, dense or bm25.", param_hint="--mode")

@@ -11,8 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
-from agents.describe import call_text, clip, progress_text
-from agents.events import (
+from mcploom.agents.describe import call_text, clip, progress_text
+from mcploom.agents.events import (
     AgentEvent,
     Answer,
     ApprovalRequest,

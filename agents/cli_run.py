@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from agents.cli_render import EventPrinter, ask_decisions
-from agents.errors import ConfigError
+from mcploom.agents.cli_render import EventPrinter, ask_decisions
+from mcploom.agents.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agents.agent import Agent
-    from agents.events import AgentEvent, PendingCall
+    from mcploom.agents.agent import Agent
+    from mcploom.agents.events import AgentEvent, PendingCall
 
 __all__ = ["PAUSED_EXIT_CODE", "register"]
 
@@ -121,8 +121,8 @@ def _with_agent_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def _agent(options: dict[str, Any]) -> Agent:
     """The ``Agent`` the options describe: a config file's agent, with options given here on top."""
-    from agents.agent import Agent
-    from agents.settings import default_config_path, load_agent_settings
+    from mcploom.agents.agent import Agent
+    from mcploom.agents.settings import default_config_path, load_agent_settings
 
     settings: dict[str, Any] = {}
     if options["agent"] is not None or options["config"] is not None or default_config_path().is_file():
@@ -145,12 +145,12 @@ def _agent(options: dict[str, Any]) -> Agent:
 
 def _default_servers() -> dict[str, Any]:
     # sys.executable, not "python": the interpreter that has mcploom installed.
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 
 def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) -> None:
     """Print ``events``; at an approval request ask at the terminal and go on, or exit with code 3."""
-    from agents.events import ApprovalRequest
+    from mcploom.agents.events import ApprovalRequest
 
     while True:
         request = None
@@ -205,7 +205,7 @@ def run(
     **options: Any,
 ) -> None:
     """Ask one question; stream the answer and show tool calls, plans, critiques and handoffs."""
-    from agents.cli import user_errors
+    from mcploom.agents.cli import user_errors
 
     with user_errors(), _agent(options) as built:
         printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
@@ -224,7 +224,7 @@ def resume(
     **options: Any,
 ) -> None:
     """Continue a thread: decide on tool calls it waits for, or finish a run that was cut off."""
-    from agents.cli import user_errors
+    from mcploom.agents.cli import user_errors
 
     with user_errors():
         decision = _decision(approve, reject, reason, edit)

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from agents.claude_config import build_servers, config_path, merge_into_file, parse_server_args
-from agents.errors import ConfigError
-from mcp_servers import SERVER_NAMES
+from mcploom.agents.claude_config import build_servers, config_path, merge_into_file, parse_server_args
+from mcploom.agents.errors import ConfigError
+from mcploom.mcp_servers import SERVER_NAMES
 
 __all__ = ["register"]
 
@@ -33,7 +33,7 @@ def serve(
         raise typer.Exit(0 if name else 2)
     if name not in SERVER_NAMES:
         raise typer.BadParameter(f"unknown server {name!r}. Known servers: {', '.join(SERVER_NAMES)}.")
-    importlib.import_module(f"mcp_servers.{name}").main(list(ctx.args))
+    importlib.import_module(f"mcploom.mcp_servers.{name}").main(list(ctx.args))
 
 
 def claude_config(

@@ -3,7 +3,7 @@
 A user's existing ``claude_desktop_config.json`` works unchanged::
 
     {"mcpServers": {
-        "utility": {"command": "python", "args": ["-m", "mcp_servers.utility"], "env": {"TZ": "UTC"}},
+        "utility": {"command": "python", "args": ["-m", "mcploom.mcp_servers.utility"], "env": {"TZ": "UTC"}},
         "search":  {"url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ..."}}
     }}
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from agents.errors import ConfigError
+from mcploom.agents.errors import ConfigError
 
 __all__ = ["HttpServer", "ServerConfig", "StdioServer", "Transport", "load_servers", "read_config_text"]
 

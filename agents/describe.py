@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agents.events import AgentEvent, Critique, Handoff, PlanUpdate, StepResult
+from mcploom.agents.events import AgentEvent, Critique, Handoff, PlanUpdate, StepResult
 
 __all__ = ["call_text", "clip", "progress_text"]
 

@@ -47,8 +47,8 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from agents.config import HttpServer, ServerConfig, StdioServer, Transport, load_servers
-from agents.errors import ServerStartError, ToolCallTimeout
+from mcploom.agents.config import HttpServer, ServerConfig, StdioServer, Transport, load_servers
+from mcploom.agents.errors import ServerStartError, ToolCallTimeout
 
 __all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo"]
 
@@ -84,7 +84,7 @@ class MCPToolTimeout(ToolException, ToolCallTimeout):
     """An MCP tool call ran past the toolkit's ``call_timeout``.
 
     A ``ToolException`` (the model sees it as an observation) and an
-    :class:`agents.errors.ToolCallTimeout` (callers can catch timeouts specifically).
+    :class:`mcploom.agents.errors.ToolCallTimeout` (callers can catch timeouts specifically).
     """
 
 
@@ -117,9 +117,9 @@ class MCPToolkit:
     """Sessions to several MCP servers at once, with their tools as LangChain tools.
 
     Args:
-        servers: The servers: a mapping of name to :class:`~agents.config.StdioServer` /
-            :class:`~agents.config.HttpServer`, a dict in Claude Desktop's ``mcpServers`` shape,
-            or a path to such a JSON file (anything :func:`agents.config.load_servers` accepts).
+        servers: The servers: a mapping of name to :class:`~mcploom.agents.config.StdioServer` /
+            :class:`~mcploom.agents.config.HttpServer`, a dict in Claude Desktop's ``mcpServers`` shape,
+            or a path to such a JSON file (anything :func:`mcploom.agents.config.load_servers` accepts).
         call_timeout: Seconds one tool call may take before it fails with
             :class:`MCPToolTimeout`; ``None`` waits forever.
         start_timeout: Seconds each server has to start, complete the MCP handshake and list
@@ -139,7 +139,7 @@ class MCPToolkit:
 
     Example:
         >>> async def main() -> str:  # doctest: +SKIP
-        ...     servers = {"utility": {"command": "python", "args": ["-m", "mcp_servers.utility"]}}
+        ...     servers = {"utility": {"command": "python", "args": ["-m", "mcploom.mcp_servers.utility"]}}
         ...     async with MCPToolkit(servers, call_timeout=60.0) as toolkit:
         ...         calculate = next(t for t in toolkit.tools if t.name == "calculate")
         ...         return await calculate.ainvoke({"expression": "1234 * 5678"})

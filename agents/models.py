@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from agents.errors import ConfigError, MissingAPIKeyError
+from mcploom.agents.errors import ConfigError, MissingAPIKeyError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -254,7 +254,7 @@ def _load_openai_compatible(spec: ModelSpec, options: dict[str, Any]) -> BaseCha
 
 
 def _load_catalog_model(spec: ModelSpec, options: dict[str, Any]) -> BaseChatModel:
-    from local_models import resolve_model
+    from mcploom.local_models import resolve_model
 
     return _local_chat_model(spec, resolve_model(spec.name), options)
 
@@ -277,7 +277,7 @@ def _local_chat_model(spec: ModelSpec, path: Path, options: dict[str, Any]) -> B
     """
     from langchain_core.language_models import BaseChatModel
 
-    from local_models import ChatLlamaCpp
+    from mcploom.local_models import ChatLlamaCpp
 
     unknown = sorted(set(options) - set(ChatLlamaCpp.model_fields))
     if unknown:

@@ -5,7 +5,7 @@ into a call of a ``graphs`` factory, so the options a user may pass are exactly 
 arguments that factory takes (checked here, with the allowed names in the error).
 
 ReAct with ``options={"samples": n}`` (n > 1) runs self-consistency: n sampled ReAct runs and a
-majority vote on the answer (``graphs.self_consistency``).
+majority vote on the answer (``mcploom.graphs.self_consistency``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from agents.errors import ConfigError
+from mcploom.agents.errors import ConfigError
 
 if TYPE_CHECKING:  # the graphs, and langgraph with them, load when a pattern is built
     from langchain_core.language_models import BaseChatModel
@@ -51,11 +51,11 @@ _SET_BY_AGENT = frozenset({"model", "tools", "system_prompt", "approval", "check
 
 
 _GRAPHS: dict[str, tuple[str, str, str]] = {
-    "react": ("graphs.react", "build_react_graph", "max_iterations"),
-    "self_consistency": ("graphs.self_consistency", "build_self_consistency_graph", "max_iterations"),
-    "plan_execute": ("graphs.plan_execute", "build_plan_execute_graph", "step_iterations"),
-    "reflection": ("graphs.reflection", "build_reflection_graph", "check_iterations"),
-    "supervisor": ("graphs.supervisor", "build_supervisor_graph", "worker_iterations"),
+    "react": ("mcploom.graphs.react", "build_react_graph", "max_iterations"),
+    "self_consistency": ("mcploom.graphs.self_consistency", "build_self_consistency_graph", "max_iterations"),
+    "plan_execute": ("mcploom.graphs.plan_execute", "build_plan_execute_graph", "step_iterations"),
+    "reflection": ("mcploom.graphs.reflection", "build_reflection_graph", "check_iterations"),
+    "supervisor": ("mcploom.graphs.supervisor", "build_supervisor_graph", "worker_iterations"),
 }
 """Each graph's module (imported on first use: langgraph stays out of ``mcploom --help``), its
 factory, and the factory keyword that receives ``Agent(max_iterations=...)``."""
@@ -151,7 +151,7 @@ def resolve_workers(
     tools: Sequence[BaseTool],
     server_tools: Mapping[str, Sequence[str]],
 ) -> list[Any]:
-    """The supervisor's team as ``graphs.supervisor.Worker`` objects.
+    """The supervisor's team as ``mcploom.graphs.supervisor.Worker`` objects.
 
     Each spec is ``{"description": str, "system_prompt": str, "tools": [globs], "servers": [names]}``
     (only ``description`` is required). A worker gets the tools whose names match one of its
@@ -161,7 +161,7 @@ def resolve_workers(
     Raises:
         ConfigError: A spec with unknown keys, no description, or selectors that match no tool.
     """
-    from graphs.supervisor import Worker
+    from mcploom.graphs.supervisor import Worker
 
     if specs is None:
         return _default_team(tools, server_tools, Worker)

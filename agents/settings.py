@@ -10,7 +10,7 @@ script picks a whole setup by name::
 
     [mcpServers.utility]              # Claude Desktop's mcpServers shape, as TOML tables
     command = "python"
-    args = ["-m", "mcp_servers.utility"]
+    args = ["-m", "mcploom.mcp_servers.utility"]
 
     [agents.default]                  # a named agent; every key is optional
     model = "fast"                    # a [models] name or a model spec ("local", "openai:gpt-5.5", ...)
@@ -47,7 +47,7 @@ expanded in checkpointer, trace and ``gguf:`` paths; server entries reach the se
 written, as in Claude Desktop.
 
 Checks: the whole file is checked on every load, not just the chosen agent: unknown keys, value
-types, model specs (nothing is loaded), server entries (:func:`agents.config.load_servers`; like
+types, model specs (nothing is loaded), server entries (:func:`mcploom.agents.config.load_servers`; like
 Claude Desktop it ignores, with a warning, entry keys other clients add), server names. Pattern
 options and model options pass through: the agent and the model loader check them.
 """
@@ -63,12 +63,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict, get_args
 
-from agents.checkpoint_spec import POSTGRES_SCHEMES, SQLITE_SUFFIXES, sqlite_path
-from agents.config import StdioServer, load_servers, read_config_text
-from agents.errors import ConfigError
-from agents.models import ModelSpec
-from agents.paths import data_home
-from agents.patterns import PATTERNS, Pattern
+from mcploom.agents.checkpoint_spec import POSTGRES_SCHEMES, SQLITE_SUFFIXES, sqlite_path
+from mcploom.agents.config import StdioServer, load_servers, read_config_text
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.models import ModelSpec
+from mcploom.agents.paths import data_home
+from mcploom.agents.patterns import PATTERNS, Pattern
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -93,7 +93,7 @@ Approval = Literal["destructive", "always", "never"]
 EXAMPLE_CONFIG = """\
 [mcpServers.utility]
 command = "python"
-args = ["-m", "mcp_servers.utility"]
+args = ["-m", "mcploom.mcp_servers.utility"]
 
 [agents.default]
 model = "local"
@@ -506,7 +506,7 @@ def _worker(value: Any, at: _At, name: str, servers: list[str]) -> WorkerSetting
 
 
 def _checkpointer(value: Any, at: _At) -> str:
-    """``Agent``'s checkpointer string, with a SQLite path made absolute (the forms ``agents.checkpoints`` reads)."""
+    """``Agent``'s checkpointer string, with a SQLite path made absolute (the forms ``mcploom.agents.checkpoints`` reads)."""
     text = _string(value, at, "checkpointer", '"sqlite:threads.sqlite"').strip()
     if text == "memory" or text.startswith(POSTGRES_SCHEMES):
         return text

@@ -1,4 +1,4 @@
-"""Turns a LangGraph run's stream into :mod:`agents.events`, for every pattern alike.
+"""Turns a LangGraph run's stream into :mod:`mcploom.agents.events`, for every pattern alike.
 
 The graph is streamed with ``stream_mode=["values", "updates", "tasks", "messages"]`` and
 ``subgraphs=True``, so steps inside plan steps, workers and samples are seen too:
@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langgraph.types import Interrupt, Overwrite
 
-from agents.events import (
+from mcploom.agents.events import (
     AgentEvent,
     Critique,
     Handoff,

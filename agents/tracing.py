@@ -15,7 +15,7 @@ what a run asks for and what the environment configures, as one sink:
   per process (``pip install 'mcploom[otel]'``). ``OTEL_SDK_DISABLED=true`` turns it off.
 
 Example:
-    >>> from agents.events import Answer
+    >>> from mcploom.agents.events import Answer
     >>> with open_sinks(None, thread_id="t1", pattern="react", model="local") as sinks:  # doctest: +SKIP
     ...     sinks.write(Answer("42"))
 """
@@ -35,8 +35,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from agents.errors import ConfigError
-from agents.events import (
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import (
     AgentEvent,
     Answer,
     ApprovalRequest,
@@ -47,7 +47,7 @@ from agents.events import (
     ToolCall,
     ToolResult,
 )
-from agents.paths import data_home
+from mcploom.agents.paths import data_home
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider

@@ -40,9 +40,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from agents.errors import ConfigError
-from agents.events import ModelUsage
-from agents.paths import data_home
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import ModelUsage
+from mcploom.agents.paths import data_home
 
 __all__ = ["LOCAL_MODEL_CLASSES", "Price", "PriceTable", "UsageRecorder"]
 
@@ -95,7 +95,7 @@ class PriceTable:
             ConfigError: ``path`` does not exist, is not valid TOML, or has an entry that is not
                 ``{ input = <number>, output = <number> }``.
         """
-        default = resources.files("agents").joinpath("prices.toml")
+        default = resources.files("mcploom.agents").joinpath("prices.toml")
         prices = _parse(default.read_text(encoding="utf-8"), source="agents/prices.toml")
         user = Path(path).expanduser() if path is not None else data_home() / "prices.toml"
         if user.is_file():
@@ -156,7 +156,7 @@ class _Started:
 
 
 class UsageRecorder(BaseCallbackHandler):
-    """Records a :class:`~agents.events.ModelUsage` for every chat model call of a run.
+    """Records a :class:`~mcploom.agents.events.ModelUsage` for every chat model call of a run.
 
     Pass it in the run's config (``{"callbacks": [recorder]}``). A streaming consumer calls
     :meth:`drain` between events to take the records that arrived since its last call; at the

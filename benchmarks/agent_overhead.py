@@ -27,9 +27,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from langchain_core.messages import HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
-from agents.agent import Agent  # noqa: E402
 from benchmarks._common import ANSWER, calculate, hardware, scripted_round, versions  # noqa: E402
-from graphs.react import build_react_graph  # noqa: E402
+from mcploom.agents.agent import Agent  # noqa: E402
+from mcploom.graphs.react import build_react_graph  # noqa: E402
 from tests.fakes import ScriptedChatModel  # noqa: E402
 
 

@@ -10,7 +10,7 @@ thread, so the state saved stays small and the same size. Cases:
 - *SQLite default*: ``AsyncSqliteSaver`` on a plain ``aiosqlite.connect`` (WAL, which its
   ``setup`` turns on, with SQLite's default ``synchronous=FULL``: an fsync per commit), for
   each durability mode.
-- *SQLite tuned*: ``agents.checkpoints.open_checkpointer`` (WAL + ``synchronous=NORMAL``), for
+- *SQLite tuned*: ``mcploom.agents.checkpoints.open_checkpointer`` (WAL + ``synchronous=NORMAL``), for
   each durability mode.
 - *SQLite tuned, on the event loop* (an experiment, not shipped): LangGraph's sync
   ``SqliteSaver`` on the same settings, its methods called straight from the event loop as
@@ -46,10 +46,10 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Durability
 
-from agents.checkpoints import DURABILITY, open_checkpointer
-from agents.paths import data_home
 from benchmarks._common import ANSWER, calculate, hardware, scripted_round
-from graphs.react import build_react_graph
+from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
+from mcploom.agents.paths import data_home
+from mcploom.graphs.react import build_react_graph
 from tests.fakes import ScriptedChatModel
 
 BASELINE = "no checkpointer"

@@ -42,10 +42,10 @@ from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
 from langgraph.graph.state import CompiledStateGraph  # noqa: E402
 
-from graphs.plan_execute import Plan, Replan, build_plan_execute_graph  # noqa: E402
-from graphs.react import build_react_graph  # noqa: E402
-from graphs.reflection import Critique, build_reflection_graph  # noqa: E402
-from graphs.supervisor import Worker, build_supervisor_graph  # noqa: E402
+from mcploom.graphs.plan_execute import Plan, Replan, build_plan_execute_graph  # noqa: E402
+from mcploom.graphs.react import build_react_graph  # noqa: E402
+from mcploom.graphs.reflection import Critique, build_reflection_graph  # noqa: E402
+from mcploom.graphs.supervisor import Worker, build_supervisor_graph  # noqa: E402
 from tests.fakes import ScriptedChatModel, structured, tool_call  # noqa: E402
 
 

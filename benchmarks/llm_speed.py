@@ -36,9 +36,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp starts i
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage  # noqa: E402
 
 from benchmarks._common import cpu_name  # noqa: E402
-from local_models import ChatLlamaCpp, resolve_model  # noqa: E402
-from local_models._llama import LoadedModel, load_llama  # noqa: E402
-from local_models.chat_model import _to_chat_messages  # noqa: E402  (the exact rendering ChatLlamaCpp uses)
+from mcploom.local_models import ChatLlamaCpp, resolve_model  # noqa: E402
+from mcploom.local_models._llama import LoadedModel, load_llama  # noqa: E402
+from mcploom.local_models.chat_model import _to_chat_messages  # noqa: E402  (the exact rendering ChatLlamaCpp uses)
 
 ESSAY = [
     SystemMessage("You are a helpful assistant."),

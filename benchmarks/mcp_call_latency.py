@@ -45,9 +45,9 @@ def _server_commands(data: Path) -> dict[str, list[str]]:
         conn.close()
     return {
         "minimal (baseline)": [str(HERE / "minimal_server.py")],
-        "utility": ["-m", "mcp_servers.utility"],
-        "files": ["-m", "mcp_servers.files", str(data)],
-        "sql": ["-m", "mcp_servers.sql", str(db)],
+        "utility": ["-m", "mcploom.mcp_servers.utility"],
+        "files": ["-m", "mcploom.mcp_servers.files", str(data)],
+        "sql": ["-m", "mcploom.mcp_servers.sql", str(db)],
     }
 
 
@@ -55,7 +55,7 @@ async def call_latency(calls: int, warmup: int = 50) -> dict[str, float]:
     """Median and p90 µs per call for both servers, measured interleaved in one run."""
     samples: dict[str, list[float]] = {"utility.calculate": [], "minimal.add": []}
     async with (
-        Client(_params(["-m", "mcp_servers.utility"])) as utility,
+        Client(_params(["-m", "mcploom.mcp_servers.utility"])) as utility,
         Client(_params([str(HERE / "minimal_server.py")])) as minimal,
     ):
         await utility.list_tools()

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import rag  # noqa: E402
-from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
+from mcploom.rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "scifact"
 CACHE = REPO / "benchmarks" / ".cache"
@@ -126,8 +126,8 @@ def run_mode(index: rag.Index, queries: dict[str, str], **kwargs) -> tuple[dict[
 
 
 def tune_fusion(index: rag.Index, queries: dict[str, str], qrels) -> list[tuple[float, rag.Fusion]]:
-    """Grid-search both fusion methods on train, fusing precomputed top-100 lists with ``rag.convex``
-    and ``rag.rrf`` (the functions ``Index.search`` uses). Returns ``(train nDCG@10, Fusion)``, best first."""
+    """Grid-search both fusion methods on train, fusing precomputed top-100 lists with ``mcploom.rag.convex``
+    and ``mcploom.rag.rrf`` (the functions ``Index.search`` uses). Returns ``(train nDCG@10, Fusion)``, best first."""
     scifact_id: dict[str, str] = {}
 
     def scored(text: str, mode: str) -> list[tuple[str, float]]:

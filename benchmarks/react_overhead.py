@@ -32,9 +32,9 @@ from langchain.agents import create_agent  # noqa: E402
 from langchain_core.messages import HumanMessage, ToolMessage  # noqa: E402
 from langchain_core.tools import BaseTool  # noqa: E402
 
-from agents.mcp_client import MCPToolkit  # noqa: E402
 from benchmarks._common import ANSWER, EXPRESSION, calculate, hardware, scripted_round, versions  # noqa: E402
-from graphs.react import build_react_graph  # noqa: E402
+from mcploom.agents.mcp_client import MCPToolkit  # noqa: E402
+from mcploom.graphs.react import build_react_graph  # noqa: E402
 from tests.fakes import ScriptedChatModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -105,7 +105,7 @@ async def _mcp_call_alone(calculate_tool: BaseTool, rounds: int) -> list[float]:
 
 def _servers() -> dict[str, Any]:
     env = {"PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"], "env": env, "cwd": str(ROOT)}}
+    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"], "env": env, "cwd": str(ROOT)}}
 
 
 async def measure(mcp_rounds: int, plain_rounds: int, warmup: int) -> dict[str, Any]:

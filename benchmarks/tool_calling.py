@@ -152,7 +152,7 @@ def run_cases(model: BaseChatModel, cases: list[tuple[str, str | None]] = CASES)
 
 
 def main(names: list[str]) -> None:
-    from local_models import CATALOG, ChatLlamaCpp, ModelLoadError, resolve_model
+    from mcploom.local_models import CATALOG, ChatLlamaCpp, ModelLoadError, resolve_model
 
     print("| model | valid | right tool | no-tool cases right | median s/case |")
     print("|---|---|---|---|---|")

@@ -8,12 +8,12 @@ utility server's tools, and a replanner checks the progress after each round. Of
 
 import sys
 
-from agents import Agent
-from agents.events import Answer, PlanUpdate, StepResult
+from mcploom import Agent
+from mcploom.agents.events import Answer, PlanUpdate, StepResult
 
 QUESTION = "Compute 17 * 23, then add 100 to the result."
 
-servers = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+servers = {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 # Small limits keep the run short on a CPU: at most 3 steps, 1 revision, 3 model calls a step.
 options = {"max_steps": 3, "max_replans": 1}

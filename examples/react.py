@@ -8,12 +8,12 @@ answers. Streaming shows each tool call and result as it happens. Offline, no AP
 
 import sys
 
-from agents import Agent
-from agents.events import Answer, ToolCall, ToolResult
+from mcploom import Agent
+from mcploom.agents.events import Answer, ToolCall, ToolResult
 
 QUESTION = "What is 1234 * 5678? Use the calculator."
 
-servers = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+servers = {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 # max_iterations caps the model calls in the loop, which keeps the run short on a CPU.
 with Agent(model="local", servers=servers, pattern="react", max_iterations=4, checkpointer="memory") as agent:

@@ -9,12 +9,12 @@ critic's feedback. Offline, no API key:
 
 import sys
 
-from agents import Agent
-from agents.events import Answer, Critique
+from mcploom import Agent
+from mcploom.agents.events import Answer, Critique
 
 QUESTION = "What is the square root of 144?"
 
-servers = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+servers = {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 # Small limits keep the run short on a CPU: at most 2 drafts, 3 model calls per fact check.
 options = {"threshold": 8, "max_rounds": 2}

@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agents import Agent
-from agents.events import Answer, Handoff
+from mcploom import Agent
+from mcploom.agents.events import Answer, Handoff
 
 QUESTION = "How many widgets are in stock according to inventory.txt?"
 
@@ -20,8 +20,8 @@ folder = Path(tempfile.mkdtemp())
 (folder / "inventory.txt").write_text("widgets: 120\ngadgets: 45\nsprockets: 8\n")
 
 servers = {
-    "files": {"command": sys.executable, "args": ["-m", "mcp_servers.files", str(folder), "--read-only"]},
-    "utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]},
+    "files": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.files", str(folder), "--read-only"]},
+    "utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]},
 }
 workers = {
     "files": {

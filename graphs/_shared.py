@@ -21,7 +21,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
-from graphs._nodes import RunnableCallable, node
+from mcploom.graphs._nodes import RunnableCallable, node
 
 __all__ = [
     "Exchange",

@@ -30,7 +30,7 @@ model calls per step. A planner reply that never parses falls back to one step: 
 itself; a replanner reply that never parses means "continue".
 
 Example:
-    >>> from graphs.plan_execute import build_plan_execute_graph
+    >>> from mcploom.graphs.plan_execute import build_plan_execute_graph
     >>> graph = build_plan_execute_graph(model=chat_model, tools=[search, calculate])  # doctest: +SKIP
     >>> graph.invoke({"messages": [("user", "Population of France times 2?")]})["messages"][-1].content  # doctest: +SKIP
 """
@@ -52,8 +52,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite, Send
 from pydantic import BaseModel, Field
 
-from graphs._nodes import as_router, node
-from graphs._shared import (
+from mcploom.graphs._nodes import as_router, node
+from mcploom.graphs._shared import (
     StructuredCaller,
     answer_node,
     arun_subgraph,
@@ -62,7 +62,7 @@ from graphs._shared import (
     run_subgraph,
     with_instructions,
 )
-from graphs.react import build_react_graph
+from mcploom.graphs.react import build_react_graph
 
 __all__ = [
     "ANSWER_NODE",
@@ -284,7 +284,7 @@ def build_plan_execute_graph(
         max_replans: Most replanner calls per request; after that the remaining plan runs as is.
         step_iterations: Most model calls in one step's ReAct loop.
         parse_retries: Re-asks after a plan or decision that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 

@@ -25,7 +25,7 @@ arguments, rejected ones do not run and the model is told why. Nothing of that t
 the decision, so a resumed run never repeats a tool call.
 
 Example:
-    >>> from graphs.react import build_react_graph
+    >>> from mcploom.graphs.react import build_react_graph
     >>> graph = build_react_graph(model=chat_model, tools=[calculate])  # doctest: +SKIP
     >>> graph.invoke({"messages": [("user", "What is 6 * 7?")]})["messages"][-1].content  # doctest: +SKIP
     '42'
@@ -46,7 +46,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, Send, interrupt
 
-from graphs._nodes import as_router, node
+from mcploom.graphs._nodes import as_router, node
 
 __all__ = [
     "ANSWER_NODE",

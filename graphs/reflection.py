@@ -20,7 +20,7 @@ new draft from the feedback; otherwise ``finish`` appends the best-scored draft 
 on a tie) to ``messages``. A critique that never parses ends the loop.
 
 Example:
-    >>> from graphs.reflection import build_reflection_graph
+    >>> from mcploom.graphs.reflection import build_reflection_graph
     >>> graph = build_reflection_graph(model=chat_model, tools=[search], threshold=8)  # doctest: +SKIP
     >>> graph.invoke({"messages": [("user", "Explain BM25 in two sentences.")]})["critiques"]  # doctest: +SKIP
 """
@@ -42,8 +42,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field
 
-from graphs._nodes import as_router, node
-from graphs._shared import (
+from mcploom.graphs._nodes import as_router, node
+from mcploom.graphs._shared import (
     StructuredCaller,
     arun_subgraph,
     message_text,
@@ -51,7 +51,7 @@ from graphs._shared import (
     run_subgraph,
     with_instructions,
 )
-from graphs.react import build_react_graph
+from mcploom.graphs.react import build_react_graph
 
 __all__ = [
     "ANSWER_NODE",
@@ -164,7 +164,7 @@ def build_reflection_graph(
         max_rounds: Most drafts (and critiques) per request.
         check_iterations: Most model calls in one fact check's ReAct loop.
         parse_retries: Re-asks after a critique that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 

@@ -40,7 +40,7 @@ Trade-offs:
   shape: a baseline to compare with, not an error.
 
 Example:
-    >>> from graphs.self_consistency import build_self_consistency_graph
+    >>> from mcploom.graphs.self_consistency import build_self_consistency_graph
     >>> graph = build_self_consistency_graph(model=chat_model, tools=[calculate], samples=5)  # doctest: +SKIP
     >>> graph.invoke({"messages": [("user", "What is 6 * 7?")]})["vote"]["counts"]  # doctest: +SKIP
     {'42': 4, '43': 1}
@@ -65,9 +65,9 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite, Send
 
-from graphs._nodes import as_router, node
-from graphs._shared import message_text
-from graphs.react import build_react_graph
+from mcploom.graphs._nodes import as_router, node
+from mcploom.graphs._shared import message_text
+from mcploom.graphs.react import build_react_graph
 
 __all__ = [
     "ANSWER_NODE",
@@ -210,7 +210,7 @@ def build_self_consistency_graph(
         temperature: The sampling temperature of the copies (unused when ``samples`` is 1).
         system_prompt: Prepended to every model call of every sample (not stored in the state).
         max_iterations: Most model calls in one sample's ReAct loop.
-        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
             Each sample asks on its own: samples that call such a tool pause together, one
             interrupt each, and are resumed with ``Command(resume={interrupt_id: decision})``.
         checkpointer: Persists threads (pass ``thread_id`` in the run config).

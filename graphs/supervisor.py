@@ -31,7 +31,7 @@ When a worker's reply repeats one of its earlier replies, the supervisor's promp
 (:data:`STALLED_NOTE`), which helps small models see that the work is done.
 
 Example:
-    >>> from graphs.supervisor import Worker, build_supervisor_graph
+    >>> from mcploom.graphs.supervisor import Worker, build_supervisor_graph
     >>> researcher = Worker("researcher", "Finds facts in the docs.", "You research.", [search])  # doctest: +SKIP
     >>> graph = build_supervisor_graph(model=chat_model, workers=[researcher])  # doctest: +SKIP
 """
@@ -55,8 +55,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, create_model
 
-from graphs._nodes import RunnableCallable, as_router, node
-from graphs._shared import (
+from mcploom.graphs._nodes import RunnableCallable, as_router, node
+from mcploom.graphs._shared import (
     Exchange,
     StructuredCaller,
     adrive,
@@ -67,7 +67,7 @@ from graphs._shared import (
     run_subgraph,
     with_instructions,
 )
-from graphs.react import build_react_graph
+from mcploom.graphs.react import build_react_graph
 
 __all__ = [
     "ANSWER_NODE",
@@ -272,7 +272,7 @@ def build_supervisor_graph(
         max_handoffs: Most tasks handed out per request; then the run finishes.
         worker_iterations: Most model calls in one worker's ReAct loop.
         parse_retries: Re-asks after a decision that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 

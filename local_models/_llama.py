@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from local_models.errors import ModelLoadError
+from mcploom.local_models.errors import ModelLoadError
 
 __all__ = ["LoadedModel", "load_llama"]
 

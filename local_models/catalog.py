@@ -5,7 +5,7 @@ into several part packages is assembled once into the models directory and check
 its sha256. Online users can also pull any GGUF from the Hugging Face hub.
 
 Example:
-    >>> from local_models.catalog import CATALOG, DEFAULT_MODEL
+    >>> from mcploom.local_models.catalog import CATALOG, DEFAULT_MODEL
     >>> CATALOG[DEFAULT_MODEL].family
     'qwen2.5-coder'
 """
@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_models.errors import ModelLoadError
+from mcploom.local_models.errors import ModelLoadError
 
 __all__ = [
     "CATALOG",

@@ -1,7 +1,7 @@
 """``ChatLlamaCpp``: a LangChain chat model over a local GGUF file, with constrained tool calls.
 
 Example:
-    >>> from local_models import ChatLlamaCpp, resolve_model
+    >>> from mcploom.local_models import ChatLlamaCpp, resolve_model
     >>> model = ChatLlamaCpp(model_path=str(resolve_model()))  # doctest: +SKIP
     >>> model.bind_tools([calculate]).invoke("What is 1234 * 5678?").tool_calls  # doctest: +SKIP
     [{'name': 'calculate', 'args': {'expression': '1234 * 5678'}, 'id': 'call_...', 'type': 'tool_call'}]
@@ -32,8 +32,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from local_models._llama import LoadedModel, load_llama
-from local_models.tool_protocol import ToolChoice, ToolProtocol, render_tools_section
+from mcploom.local_models._llama import LoadedModel, load_llama
+from mcploom.local_models.tool_protocol import ToolChoice, ToolProtocol, render_tools_section
 
 __all__ = ["ChatLlamaCpp"]
 
@@ -41,7 +41,7 @@ __all__ = ["ChatLlamaCpp"]
 class ChatLlamaCpp(BaseChatModel):
     """A local GGUF chat model (llama-cpp-python) that keeps the model's own chat template.
 
-    Tool calls are grammar-constrained (see ``local_models.tool_protocol``): every call names a
+    Tool calls are grammar-constrained (see ``mcploom.local_models.tool_protocol``): every call names a
     bound tool and has arguments valid against its schema, even on a 0.5B model.
     """
 

@@ -1,6 +1,6 @@
 """Path policy for the files server: map a path a model sent to a real path inside the allowed roots.
 
-Every filesystem operation of ``mcp_servers.files`` goes through a :class:`Sandbox`. The rules,
+Every filesystem operation of ``mcploom.mcp_servers.files`` goes through a :class:`Sandbox`. The rules,
 at least as strict as the MCP reference filesystem server:
 
 * The text is checked first: no null bytes or control characters, no ``~``, no ``..``

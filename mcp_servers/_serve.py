@@ -1,6 +1,6 @@
 """Command-line runner shared by every mcploom MCP server: stdio by default, or streamable HTTP.
 
-On stdio the server runs through :func:`mcp_servers._stdio.run_stdio`, which serves exactly like
+On stdio the server runs through :func:`mcploom.mcp_servers._stdio.run_stdio`, which serves exactly like
 ``server.run("stdio")`` but answers a malformed input line with a JSON-RPC error instead of
 dropping it (so the client that sent it is not left waiting).
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from mcp.server.mcpserver import MCPServer
 
-from mcp_servers._stdio import run_stdio
+from mcploom.mcp_servers._stdio import run_stdio
 
 __all__ = ["serve_main"]
 

@@ -2,11 +2,11 @@
 
 Run it with ``python -m mcp_servers.agent [--model SPEC] [--mcp-config PATH]`` (stdio), or
 ``--http --port 8000``. Claude Desktop (or any MCP client) can then delegate a question to a
-local-model agent, or to any model spec ``agents.models`` accepts.
+local-model agent, or to any model spec ``mcploom.agents.models`` accepts.
 
 - **Lazy:** the agent, its model and its MCP sessions are created on the first ``ask`` and kept
   for the server's life (closed when the server stops), so ``tools/list`` answers at once and
-  later questions reuse the loaded model. Nothing heavy (``agents.agent``: langgraph, llama.cpp)
+  later questions reuse the loaded model. Nothing heavy (``mcploom.agents.agent``: langgraph, llama.cpp)
   is imported before that first call.
 - **Progress:** while it works, ``ask`` sends a progress notification per tool call and tool
   result and one per batch of answer tokens (at most one a second), plus an MCP log message
@@ -42,14 +42,14 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from agents.describe import call_text, clip, progress_text
-from agents.patterns import Pattern
-from mcp_servers._serve import serve_main
+from mcploom.agents.describe import call_text, clip, progress_text
+from mcploom.agents.patterns import Pattern
+from mcploom.mcp_servers._serve import serve_main
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from agents.agent import Agent
+    from mcploom.agents.agent import Agent
 
 __all__ = [
     "AgentFactory",
@@ -67,7 +67,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AskPattern = Pattern
-"""The agent patterns ``ask`` offers: every one ``Agent`` runs (``agents.patterns``)."""
+"""The agent patterns ``ask`` offers: every one ``Agent`` runs (``mcploom.agents.patterns``)."""
 
 PATTERN_HELP = (
     "How the agent works: 'react' reasons and calls tools in a loop (fastest); 'plan_execute' plans steps "
@@ -126,20 +126,20 @@ def default_servers() -> dict[str, Any]:
     checkout explicitly (harmless when mcploom is installed).
     """
     root = str(Path(__file__).resolve().parent.parent)
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"], "env": {"PYTHONPATH": root}}}
+    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"], "env": {"PYTHONPATH": root}}}
 
 
 def default_agent_factory(model: str = DEFAULT_MODEL, servers: Mapping[str, Any] | str | None = None) -> AgentFactory:
     """An ``AgentFactory`` for ``Agent(model=model, servers=servers, pattern=...)``.
 
     Args:
-        model: A model spec (``local``, ``anthropic:<model>``, ...; see ``agents.models``).
+        model: A model spec (``local``, ``anthropic:<model>``, ...; see ``mcploom.agents.models``).
         servers: MCP servers in Claude Desktop's ``mcpServers`` shape, or a path to such a JSON
             file (default: :func:`default_servers`).
     """
 
     def build(pattern: AskPattern) -> Agent:
-        from agents.agent import Agent  # langgraph and friends: only on the first ask
+        from mcploom.agents.agent import Agent  # langgraph and friends: only on the first ask
 
         return Agent(
             model=model, servers=servers if servers is not None else default_servers(), pattern=pattern, **ASK_SETTINGS
@@ -265,7 +265,7 @@ def create_server(
 
 async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
     """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped afterwards."""
-    from agents.events import Answer, Critique, Handoff, PlanUpdate, StepResult, Token, ToolCall, ToolResult
+    from mcploom.agents.events import Answer, Critique, Handoff, PlanUpdate, StepResult, Token, ToolCall, ToolResult
 
     thread_id = uuid.uuid4().hex
     calls: dict[str, ToolCallRecord] = {}
@@ -343,9 +343,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     def factory(args: argparse.Namespace) -> MCPServer:
-        from agents.config import load_servers  # light: no langgraph, no model
-        from agents.errors import ConfigError
-        from agents.models import ModelSpec
+        from mcploom.agents.config import load_servers  # light: no langgraph, no model
+        from mcploom.agents.errors import ConfigError
+        from mcploom.agents.models import ModelSpec
 
         try:
             ModelSpec.parse(args.model)

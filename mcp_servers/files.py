@@ -1,7 +1,7 @@
 """Files MCP server: read, list, search and (unless ``--read-only``) write text files under allowed roots.
 
 Run it with ``python -m mcp_servers.files ROOT [ROOT...] [--read-only]``. Every path goes through
-``mcp_servers._sandbox.Sandbox``: nothing outside the roots is reachable, through ``..``,
+``mcploom.mcp_servers._sandbox.Sandbox``: nothing outside the roots is reachable, through ``..``,
 absolute paths, ``~``, symlinks or encoded separators.
 """
 
@@ -22,8 +22,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_servers._sandbox import PathPolicyError, Sandbox
-from mcp_servers._serve import serve_main
+from mcploom.mcp_servers._sandbox import PathPolicyError, Sandbox
+from mcploom.mcp_servers._serve import serve_main
 
 __all__ = ["create_server", "glob_regex", "main"]
 

@@ -23,9 +23,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-import rag
-from agents.paths import data_home
-from mcp_servers._serve import serve_main
+from mcploom import rag
+from mcploom.agents.paths import data_home
+from mcploom.mcp_servers._serve import serve_main
 
 __all__ = ["create_server", "default_data_dir", "main"]
 

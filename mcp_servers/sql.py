@@ -24,7 +24,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_servers._serve import serve_main
+from mcploom.mcp_servers._serve import serve_main
 
 __all__ = ["DatabaseOpenError", "connect_readonly", "create_server", "main"]
 

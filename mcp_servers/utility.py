@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_servers._serve import serve_main
+from mcploom.mcp_servers._serve import serve_main
 
 __all__ = ["create_server", "evaluate", "main"]
 

@@ -6,18 +6,18 @@ Importing ``rag`` and opening an index are cheap; torch and the embedding model 
 embed, onnxruntime on the first rerank.
 
 Example:
-    >>> import rag, tempfile
+    >>> from mcploom import rag, tempfile
     >>> index = rag.open_index(tempfile.mkdtemp(), collection="notes")
     >>> index.ingest(["docs/"])                                            # doctest: +SKIP
     >>> hits = index.search("how do I rotate keys?", k=5, mode="hybrid")  # doctest: +SKIP
     >>> print(hits.context())                                              # doctest: +SKIP
 """
 
-from rag.chunking import approx_token_count, chunk_document
-from rag.citations import format_context, format_sources
-from rag.documents import Chunk, Document
-from rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
-from rag.errors import (
+from mcploom.rag.chunking import approx_token_count, chunk_document
+from mcploom.rag.citations import format_context, format_sources
+from mcploom.rag.documents import Chunk, Document
+from mcploom.rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
+from mcploom.rag.errors import (
     ConfigurationError,
     EmbeddingModelError,
     IndexLockedError,
@@ -26,9 +26,9 @@ from rag.errors import (
     RetrievalError,
     StoreError,
 )
-from rag.filters import Where
-from rag.fusion import Fusion, convex, rrf
-from rag.index import (
+from mcploom.rag.filters import Where
+from mcploom.rag.fusion import Fusion, convex, rrf
+from mcploom.rag.index import (
     DEFAULT_COLLECTION,
     Index,
     IngestReport,
@@ -37,10 +37,10 @@ from rag.index import (
     list_collections,
     open_index,
 )
-from rag.loaders import SUPPORTED_SUFFIXES, iter_files, load_file
-from rag.rerank import OnnxCrossEncoder, Reranker
-from rag.transforms import LLM, QueryTransform, hyde, multi_query
-from rag.types import FusionMethod, ScoreNormalization, SearchMode
+from mcploom.rag.loaders import SUPPORTED_SUFFIXES, iter_files, load_file
+from mcploom.rag.rerank import OnnxCrossEncoder, Reranker
+from mcploom.rag.transforms import LLM, QueryTransform, hyde, multi_query
+from mcploom.rag.types import FusionMethod, ScoreNormalization, SearchMode
 
 __all__ = [
     "DEFAULT_COLLECTION",

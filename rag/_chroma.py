@@ -1,4 +1,4 @@
-"""Chroma plumbing: clients, collection names, paged reads. Private to ``rag.index``."""
+"""Chroma plumbing: clients, collection names, paged reads. Private to ``mcploom.rag.index``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import ConfigurationError, StoreError
+from mcploom.rag.errors import ConfigurationError, StoreError
 
 log = logging.getLogger(__name__)
 

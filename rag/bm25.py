@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.errors import StoreError
+from mcploom.rag.errors import StoreError
 
 __all__ = ["BM25Index", "fingerprint"]
 

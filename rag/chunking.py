@@ -5,7 +5,7 @@ finally fixed windows, descending only into pieces still over the budget; then i
 pieces back together up to ``chunk_tokens`` with about ``overlap_tokens`` of overlap.
 
 Example:
-    >>> from rag.documents import Document
+    >>> from mcploom.rag.documents import Document
     >>> doc = Document(source="notes.md", text="# A\\n\\nOne two three. Four.\\n\\n# B\\n\\nFive.")
     >>> [(c.heading, c.text) for c in chunk_document(doc, chunk_tokens=8, overlap_tokens=0)]
     [('A', '# A\\n\\nOne two three. Four.'), ('B', '# B\\n\\nFive.')]
@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rag.documents import Chunk, Document
-from rag.errors import ConfigurationError
+from mcploom.rag.documents import Chunk, Document
+from mcploom.rag.errors import ConfigurationError
 
 __all__ = ["TokenCounter", "approx_token_count", "chunk_document", "heading_paths"]
 

@@ -1,7 +1,7 @@
 """Turn search results into a prompt context with numbered citations.
 
 Example:
-    >>> from rag.documents import Chunk
+    >>> from mcploom.rag.documents import Chunk
     >>> chunk = Chunk(id="d:0", text="Paris is the capital.", source="geo.md", doc_id="d",
     ...               heading="France", end=21)
     >>> print(format_context([chunk]))
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.documents import Chunk
+from mcploom.rag.documents import Chunk
 
 __all__ = ["format_context", "format_sources"]
 

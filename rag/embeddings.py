@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from rag.chunking import approx_token_count
-from rag.errors import EmbeddingModelError
+from mcploom.rag.chunking import approx_token_count
+from mcploom.rag.errors import EmbeddingModelError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from rag.errors import ConfigurationError
+from mcploom.rag.errors import ConfigurationError
 
 __all__ = ["Where", "compile_filter", "to_chroma_where"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from rag.errors import ConfigurationError
-from rag.types import FusionMethod, ScoreNormalization
+from mcploom.rag.errors import ConfigurationError
+from mcploom.rag.types import FusionMethod, ScoreNormalization
 
 __all__ = ["Fusion", "convex", "dedup_near_identical", "rrf"]
 

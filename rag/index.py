@@ -21,19 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
-from rag._chroma import check_collection_name, iter_all, make_client
-from rag.bm25 import BM25Index, fingerprint
-from rag.chunking import chunk_document
-from rag.citations import format_context
-from rag.documents import Chunk, Document
-from rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
-from rag.errors import ConfigurationError, IndexLockedError, LoadError, StoreError
-from rag.filters import Where, compile_filter, to_chroma_where
-from rag.fusion import Fusion, convex, dedup_near_identical, rrf
-from rag.loaders import DEFAULT_EXCLUDE, iter_files, load_file
-from rag.rerank import Reranker
-from rag.transforms import QueryTransform
-from rag.types import SearchMode
+from mcploom.rag._chroma import check_collection_name, iter_all, make_client
+from mcploom.rag.bm25 import BM25Index, fingerprint
+from mcploom.rag.chunking import chunk_document
+from mcploom.rag.citations import format_context
+from mcploom.rag.documents import Chunk, Document
+from mcploom.rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
+from mcploom.rag.errors import ConfigurationError, IndexLockedError, LoadError, StoreError
+from mcploom.rag.filters import Where, compile_filter, to_chroma_where
+from mcploom.rag.fusion import Fusion, convex, dedup_near_identical, rrf
+from mcploom.rag.loaders import DEFAULT_EXCLUDE, iter_files, load_file
+from mcploom.rag.rerank import Reranker
+from mcploom.rag.transforms import QueryTransform
+from mcploom.rag.types import SearchMode
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -66,7 +66,7 @@ class Results(NamedTuple):
     scores: list[float]
 
     def context(self, max_chars: int | None = None) -> str:
-        """The hits as a numbered-citation context for a prompt (see ``rag.format_context``)."""
+        """The hits as a numbered-citation context for a prompt (see ``mcploom.rag.format_context``)."""
         return format_context(self.chunks, max_chars=max_chars)
 
 
@@ -414,7 +414,7 @@ class Index:
             mode: ``"hybrid"`` (dense and BM25 fused per ``Index.fusion``), ``"dense"`` or ``"bm25"``.
             rerank: Re-score the top ``rerank_top`` candidates with the index's cross-encoder.
             where: Metadata filter in Chroma syntax, e.g. ``{"source": "/docs/a.md"}``.
-            transform: Query transform (``rag.multi_query(llm)``, ``rag.hyde(llm)``); rankings are fused.
+            transform: Query transform (``mcploom.rag.multi_query(llm)``, ``mcploom.rag.hyde(llm)``); rankings are fused.
             dedup: Drop near-identical chunks (word-trigram Jaccard >= 0.9) from the hits.
             rerank_top: Candidates the reranker sees; with ``rerank=True`` at most this many hits return.
 

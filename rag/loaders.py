@@ -1,7 +1,7 @@
 """Read files into ``Document``s: text, Markdown, HTML (text only), PDF and BEIR-style JSONL.
 
 Example:
-    >>> from rag.loaders import SUPPORTED_SUFFIXES
+    >>> from mcploom.rag.loaders import SUPPORTED_SUFFIXES
     >>> sorted(SUPPORTED_SUFFIXES)[:3]
     ['.htm', '.html', '.jsonl']
 """
@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
-from rag.documents import Document
-from rag.errors import LoadError
+from mcploom.rag.documents import Document
+from mcploom.rag.errors import LoadError
 
 __all__ = ["SUPPORTED_SUFFIXES", "DEFAULT_EXCLUDE", "iter_files", "load_file", "parse_html"]
 

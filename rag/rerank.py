@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from rag.errors import RerankerError
+from mcploom.rag.errors import RerankerError
 
 __all__ = ["OnnxCrossEncoder", "Reranker", "default_reranker_path"]
 

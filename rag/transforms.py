@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rag.errors import ConfigurationError
+from mcploom.rag.errors import ConfigurationError
 
 __all__ = ["LLM", "QueryTransform", "hyde", "multi_query"]
 

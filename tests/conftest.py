@@ -17,7 +17,7 @@ def _isolated_data_home() -> None:
     import tempfile
     from pathlib import Path
 
-    from local_models.catalog import models_dir
+    from mcploom.local_models.catalog import models_dir
 
     real_models = models_dir()
     real_models.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool, tool
 
-from agents.agent import Agent
+from mcploom.agents.agent import Agent
 from tests.fakes import ScriptedChatModel, tool_call
 
 Moment = Literal["in-block", "at-next-model-call"]

@@ -7,12 +7,12 @@ import sys
 import pytest
 from langchain_core.messages import AIMessage
 
-from agents.agent import Agent
-from agents.errors import ConfigError, ServerStartError
-from agents.events import Answer, NodeEnd, NodeStart, Token, ToolCall, ToolResult
+from mcploom.agents.agent import Agent
+from mcploom.agents.errors import ConfigError, ServerStartError
+from mcploom.agents.events import Answer, NodeEnd, NodeStart, Token, ToolCall, ToolResult
 from tests.fakes import ScriptedChatModel, tool_call
 
-UTILITY = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+UTILITY = {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 
 def scripted(*replies):
@@ -110,7 +110,10 @@ def test_end_to_end_on_the_bundled_local_model():
 def test_agent_is_importable_from_the_package_lazily():
     import subprocess
 
-    code = "import sys, agents; assert 'langgraph' not in sys.modules; from agents import Agent, RunResult; print(Agent.__name__)"
+    code = (
+        "import sys, mcploom; assert 'langgraph' not in sys.modules; "
+        "from mcploom import Agent, RunResult; print(Agent.__name__)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Agent"
@@ -125,7 +128,7 @@ def test_local_model_queries_the_sql_server(tmp_path):
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE items (name TEXT, price REAL)")
         conn.executemany("INSERT INTO items VALUES (?, ?)", [("pen", 1.5), ("book", 12.0), ("lamp", 30.0)])
-    servers = {"sql": {"command": sys.executable, "args": ["-m", "mcp_servers.sql", str(db)]}}
+    servers = {"sql": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.sql", str(db)]}}
     with Agent(model="local", servers=servers, checkpointer="memory", max_iterations=4) as agent:
         result = agent.run("How many rows does the items table have? Use the query tool with SQL.")
     assert "query" in [call["name"] for call in result.tool_calls]

@@ -7,9 +7,9 @@ import sys
 import pytest
 from langchain_core.messages import AIMessage
 
-from agents.agent import Agent
-from agents.errors import ConfigError
-from agents.events import (
+from mcploom.agents.agent import Agent
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import (
     Answer,
     ApprovalRequest,
     Critique,
@@ -21,11 +21,11 @@ from agents.events import (
     ToolCall,
     ToolResult,
 )
-from graphs.plan_execute import Plan, Replan
-from graphs.reflection import Critique as CritiqueSchema
+from mcploom.graphs.plan_execute import Plan, Replan
+from mcploom.graphs.reflection import Critique as CritiqueSchema
 from tests.fakes import ScriptedChatModel, structured, tool_call
 
-UTILITY = {"utility": {"command": sys.executable, "args": ["-m", "mcp_servers.utility"]}}
+UTILITY = {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 USAGE = {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}
 
 deleted: list[str] = []

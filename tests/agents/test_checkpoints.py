@@ -15,10 +15,10 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agents.agent import Agent
-from agents.checkpoints import CHECKPOINTER_FORMS, DURABILITY, default_checkpoint_path, open_checkpointer
-from agents.errors import ConfigError
-from graphs.react import build_react_graph
+from mcploom.agents.agent import Agent
+from mcploom.agents.checkpoints import CHECKPOINTER_FORMS, DURABILITY, default_checkpoint_path, open_checkpointer
+from mcploom.agents.errors import ConfigError
+from mcploom.graphs.react import build_react_graph
 from tests.agents.crash_child import ANSWER, QUESTION, crash_tools, script
 from tests.fakes import ScriptedChatModel
 

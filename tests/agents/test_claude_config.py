@@ -9,14 +9,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from agents.claude_config import (
+from mcploom.agents.claude_config import (
     build_servers,
     config_path,
     merge_into_file,
     parse_server_args,
     server_entry,
 )
-from agents.errors import ConfigError
+from mcploom.agents.errors import ConfigError
 
 
 def test_config_path_per_os() -> None:

@@ -7,9 +7,18 @@ import io
 
 from rich.console import Console
 
-from agents.cli_render import EventPrinter, ask_decisions
-from agents.describe import progress_text
-from agents.events import Answer, ApprovalRequest, Critique, PendingCall, PlanUpdate, Token, ToolCall, ToolResult
+from mcploom.agents.cli_render import EventPrinter, ask_decisions
+from mcploom.agents.describe import progress_text
+from mcploom.agents.events import (
+    Answer,
+    ApprovalRequest,
+    Critique,
+    PendingCall,
+    PlanUpdate,
+    Token,
+    ToolCall,
+    ToolResult,
+)
 
 
 def printer(**kwargs):

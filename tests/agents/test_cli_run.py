@@ -8,8 +8,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from agents.cli import app
-from agents.cli_run import PAUSED_EXIT_CODE
+from mcploom.agents.cli import app
+from mcploom.agents.cli_run import PAUSED_EXIT_CODE
 from tests.agents.wire_servers import OpenAIReply, ScriptedServer, ToolCall
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import typer
 from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
-from agents.cli_serve import register
+from mcploom.agents.cli_serve import register
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -58,7 +58,7 @@ def test_serve_passes_arguments_to_the_server(tmp_path: Path) -> None:
 async def test_serve_runs_a_server_over_stdio(tmp_path: Path) -> None:
     """A real process: `serve files ROOT --read-only` through register(app) answers MCP on stdio."""
     (tmp_path / "a.txt").write_text("hi\n")
-    script = "import typer; from agents.cli_serve import register; app = typer.Typer(); register(app); app()"
+    script = "import typer; from mcploom.agents.cli_serve import register; app = typer.Typer(); register(app); app()"
     params = StdioServerParameters(
         command=sys.executable,
         args=["-c", script, "serve", "files", str(tmp_path), "--read-only"],

@@ -28,8 +28,8 @@ from langchain_core.tools import BaseTool, ToolException
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
-from agents.errors import ServerStartError, ToolCallTimeout
-from agents.mcp_client import MCPToolkit, MCPToolTimeout
+from mcploom.agents.errors import ServerStartError, ToolCallTimeout
+from mcploom.agents.mcp_client import MCPToolkit, MCPToolTimeout
 from tests.net import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def stdio_entry(*args: str) -> dict[str, Any]:
     return {"command": sys.executable, "args": list(args), "cwd": str(REPO)}
 
 
-UTILITY = stdio_entry("-m", "mcp_servers.utility")
+UTILITY = stdio_entry("-m", "mcploom.mcp_servers.utility")
 
 
 def fixture_entry(script: str, *args: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ async def toolkit() -> AsyncIterator[MCPToolkit]:
 def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The utility server over streamable HTTP on a free port, once it accepts connections."""
     port = free_port()
-    command = [sys.executable, "-m", "mcp_servers.utility", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "mcploom.mcp_servers.utility", "--http", "--host", "127.0.0.1", "--port", str(port)]
     with tempfile.TemporaryFile() as log, subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log) as process:
         try:
             deadline = time.monotonic() + 30
@@ -145,7 +145,7 @@ async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -
     assert info.server_name == "mcploom-utility"
     assert info.instructions == "Exact arithmetic and the current time."
     assert info.tool_names == ("calculate", "now", "convert_time")
-    assert info.target.endswith("-m mcp_servers.utility")
+    assert info.target.endswith("-m mcploom.mcp_servers.utility")
     assert toolkit.servers["flaky"].tool_names == ("echo", "text_upper", "pid", "hang", "crash")
 
 
@@ -251,7 +251,7 @@ async def test_http_server_that_goes_away_fails_calls_fast() -> None:
 async def test_two_servers_with_the_same_tools_get_prefixed_names(
     http_url: str, caplog: pytest.LogCaptureFixture, no_leaked_processes: None
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="agents.mcp_client")
+    caplog.set_level(logging.DEBUG, logger="mcploom.agents.mcp_client")
     async with MCPToolkit({"local": UTILITY, "remote": {"url": http_url}}) as toolkit:
         assert "Tool 'calculate' is offered by 2 MCP servers; naming server 'remote''s one 'remote__calculate'" in (
             caplog.text

@@ -19,10 +19,10 @@ import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
-import agents.models
-from agents.errors import ConfigError, MissingAPIKeyError
-from agents.models import SPEC_FORMS, ModelSpec, load_chat_model
-from local_models import ChatLlamaCpp, ModelLoadError
+import mcploom.agents.models
+from mcploom.agents.errors import ConfigError, MissingAPIKeyError
+from mcploom.agents.models import SPEC_FORMS, ModelSpec, load_chat_model
+from mcploom.local_models import ChatLlamaCpp, ModelLoadError
 from tests.agents.wire_servers import AnthropicReply, OpenAIReply, RecordedRequest, ScriptedServer, ToolCall
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -97,14 +97,14 @@ def test_parse_keeps_colons_and_slashes_in_names() -> None:
 
 
 def test_docstring_examples_run() -> None:
-    result = doctest.testmod(agents.models)
+    result = doctest.testmod(mcploom.agents.models)
     assert result.attempted >= 4
     assert result.failed == 0
 
 
 def test_module_import_leaves_heavy_clients_unloaded() -> None:
     code = (
-        "import sys, agents.models; "
+        "import sys, mcploom.agents.models; "
         "print([m for m in ('langchain_anthropic', 'langchain_openai', 'llama_cpp', 'anthropic', 'openai') "
         "if m in sys.modules])"
     )

@@ -20,8 +20,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.tools import tool
 
-from agents.models import load_chat_model
-from local_models import resolve_model
+from mcploom.agents.models import load_chat_model
+from mcploom.local_models import resolve_model
 from tests.agents.llama_servers import SMOLLM2_FILE, llama_cpp_python_server, smollm2_path, xllamacpp_server
 
 pytestmark = pytest.mark.local_model

@@ -6,18 +6,17 @@ import doctest
 import re
 import textwrap
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
-import agents.settings
-from agents.errors import ConfigError
-from agents.settings import AgentSettings, default_config_path, load_agent_settings
+import mcploom.agents.settings
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.settings import AgentSettings, default_config_path, load_agent_settings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "mcploom.toml"
 
-UTILITY = '[mcpServers.utility]\ncommand = "python"\nargs = ["-m", "mcp_servers.utility"]\n'
-FILES = '[mcpServers.files]\ncommand = "python"\nargs = ["-m", "mcp_servers.files", "."]\n'
+UTILITY = '[mcpServers.utility]\ncommand = "python"\nargs = ["-m", "mcploom.mcp_servers.utility"]\n'
+FILES = '[mcpServers.files]\ncommand = "python"\nargs = ["-m", "mcploom.mcp_servers.files", "."]\n'
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def test_file_search_order(places: dict[str, Path], monkeypatch: pytest.MonkeyPa
 
 def test_default_config_path_is_the_data_home_file_when_nothing_exists(places: dict[str, Path]) -> None:
     assert default_config_path() == places["home"] / "config.toml"
-    assert doctest.testmod(agents.settings).failed == 0
+    assert doctest.testmod(mcploom.agents.settings).failed == 0
 
 
 def test_no_file_found_lists_the_places_and_an_example(places: dict[str, Path]) -> None:
@@ -215,7 +214,7 @@ def test_server_selection(tmp_path: Path) -> None:
     assert everything["servers"]["web"] == {"url": "https://mcp.example.com/mcp"}
     assert everything["servers"]["utility"] == {
         "command": "python",
-        "args": ["-m", "mcp_servers.utility"],
+        "args": ["-m", "mcploom.mcp_servers.utility"],
         "cwd": str(tmp_path),
     }
     assert list(load(tmp_path, text + '[agents.a]\nservers = ["web", "files"]\n')["servers"]) == ["web", "files"]
@@ -258,7 +257,7 @@ def test_relative_paths_are_relative_to_the_files_folder(
         mine = "gguf:models/qwen.gguf"
         [mcpServers.files]
         command = "python"
-        args = ["-m", "mcp_servers.files", "docs"]
+        args = ["-m", "mcploom.mcp_servers.files", "docs"]
         cwd = "servers"
         [mcpServers.abs]
         command = "/bin/true"
@@ -463,16 +462,9 @@ def test_example_config_loads() -> None:
     assert list(team["servers"]) == ["utility", "files", "rag"]
 
 
-def test_patterns_and_approvals_match_the_agents() -> None:
-    import agents.agent
-
-    assert set(get_args(agents.agent.Pattern)) == set(get_args(agents.settings.Pattern))
-    assert set(get_args(agents.agent.Approval)) == set(get_args(agents.settings.Approval))
-
-
 async def test_the_real_agent_takes_the_example_settings(tmp_path: Path) -> None:
-    from agents.agent import Agent
-    from agents.checkpoints import open_checkpointer
+    from mcploom.agents.agent import Agent
+    from mcploom.agents.checkpoints import open_checkpointer
     from tests.fakes import ScriptedChatModel
 
     copy = tmp_path / "mcploom.toml"  # so the example's relative paths land here

@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from agents import tracing
-from agents.errors import ConfigError
-from agents.events import (
+from mcploom.agents import tracing
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import (
     Answer,
     ApprovalRequest,
     Critique,
@@ -29,7 +29,7 @@ from agents.events import (
     ToolCall,
     ToolResult,
 )
-from agents.tracing import JsonlTrace, OtelTracer, TraceSinks, open_sinks, otel_tracer, trace_path
+from mcploom.agents.tracing import JsonlTrace, OtelTracer, TraceSinks, open_sinks, otel_tracer, trace_path
 
 PLAN = [{"id": 1, "task": "Multiply 6 by 7", "depends_on": []}]
 
@@ -313,7 +313,7 @@ def test_provider_from_env(monkeypatch, env: dict[str, str], processors: list[st
 
 def test_unsupported_exporter_warns_what_to_do(monkeypatch, caplog):
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
-    with caplog.at_level(logging.WARNING, logger="agents.tracing"):
+    with caplog.at_level(logging.WARNING, logger="mcploom.agents.tracing"):
         assert tracing._provider_from_env() is None
     assert "sets up only 'otlp' and 'console'" in caplog.text
 

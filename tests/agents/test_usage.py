@@ -12,12 +12,12 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tools import tool
 
-import agents.usage
-from agents.errors import ConfigError
-from agents.events import ModelUsage
-from agents.usage import Price, PriceTable, UsageRecorder
-from graphs.plan_execute import Plan, Replan, build_plan_execute_graph
-from graphs.react import build_react_graph
+import mcploom.agents.usage
+from mcploom.agents.errors import ConfigError
+from mcploom.agents.events import ModelUsage
+from mcploom.agents.usage import Price, PriceTable, UsageRecorder
+from mcploom.graphs.plan_execute import Plan, Replan, build_plan_execute_graph
+from mcploom.graphs.react import build_react_graph
 from tests.fakes import ScriptedChatModel, structured, tool_call
 
 PRICES = PriceTable(
@@ -220,4 +220,4 @@ def test_a_bad_price_file_says_where_and_how_to_fix_it(tmp_path, text: str, expe
 
 
 def test_docstring_examples():
-    assert doctest.testmod(agents.usage).failed == 0
+    assert doctest.testmod(mcploom.agents.usage).failed == 0

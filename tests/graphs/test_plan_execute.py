@@ -10,8 +10,8 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, interrupt
 
-import graphs.plan_execute
-from graphs.plan_execute import (
+import mcploom.graphs.plan_execute
+from mcploom.graphs.plan_execute import (
     ANSWER_NODE,
     PLANNER_PROMPT,
     Plan,
@@ -431,4 +431,4 @@ def test_limits_are_checked(kwargs, message):
 
 
 def test_docstring_examples():
-    assert doctest.testmod(graphs.plan_execute).failed == 0
+    assert doctest.testmod(mcploom.graphs.plan_execute).failed == 0

@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from graphs.react import LIMIT_NOTE, build_react_graph
+from mcploom.graphs.react import LIMIT_NOTE, build_react_graph
 from tests.fakes import ScriptedChatModel, tool_call, tool_calls
 from tests.graphs.tools import broken, calls, multiply, slow_echo
 

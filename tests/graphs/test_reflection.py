@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-import graphs.reflection
-from graphs.reflection import Critique, Review, best_draft, build_reflection_graph
+import mcploom.graphs.reflection
+from mcploom.graphs.reflection import Critique, Review, best_draft, build_reflection_graph
 from tests.fakes import ScriptedChatModel, structured, tool_call
 
 calls: list[str] = []
@@ -204,4 +204,4 @@ def test_limits_are_checked(kwargs, message):
 
 
 def test_docstring_examples():
-    assert doctest.testmod(graphs.reflection).failed == 0
+    assert doctest.testmod(mcploom.graphs.reflection).failed == 0

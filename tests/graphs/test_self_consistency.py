@@ -9,9 +9,9 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-import graphs.self_consistency
-from graphs.react import LIMIT_NOTE, build_react_graph
-from graphs.self_consistency import ANSWER_NODE, Sample, answer_key, build_self_consistency_graph, count_votes
+import mcploom.graphs.self_consistency
+from mcploom.graphs.react import LIMIT_NOTE, build_react_graph
+from mcploom.graphs.self_consistency import ANSWER_NODE, Sample, answer_key, build_self_consistency_graph, count_votes
 from tests.fakes import ScriptedChatModel, SeededChatModel, tool_call
 from tests.graphs.tools import broken, calls, multiply, slow_echo, spans
 
@@ -240,4 +240,4 @@ def test_answer_message_is_ai_message():
 
 
 def test_docstring_examples():
-    assert doctest.testmod(graphs.self_consistency).failed == 0
+    assert doctest.testmod(mcploom.graphs.self_consistency).failed == 0

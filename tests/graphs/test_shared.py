@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from graphs._shared import RETRY_NOTE, StructuredCaller, adrive, describe_tools, drive, request_text
+from mcploom.graphs._shared import RETRY_NOTE, StructuredCaller, adrive, describe_tools, drive, request_text
 from tests.fakes import ScriptedChatModel, structured
 
 

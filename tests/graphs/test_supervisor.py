@@ -11,8 +11,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-import graphs.supervisor
-from graphs.supervisor import (
+import mcploom.graphs.supervisor
+from mcploom.graphs.supervisor import (
     ANSWER_NODE,
     FINISH,
     REPEAT_NOTE,
@@ -374,7 +374,7 @@ def test_max_handoffs_must_be_positive():
 
 
 def test_docstring_examples():
-    assert doctest.testmod(graphs.supervisor).failed == 0
+    assert doctest.testmod(mcploom.graphs.supervisor).failed == 0
 
 
 def test_approval_gates_a_workers_tool_and_resumes_in_the_worker():

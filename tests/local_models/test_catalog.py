@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from local_models import catalog
-from local_models.catalog import CATALOG, DEFAULT_MODEL, CatalogModel, PackagedFile, pull_model, resolve_model
-from local_models.errors import ModelLoadError
+from mcploom.local_models import catalog
+from mcploom.local_models.catalog import CATALOG, DEFAULT_MODEL, CatalogModel, PackagedFile, pull_model, resolve_model
+from mcploom.local_models.errors import ModelLoadError
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local_models.tool_protocol import AnswerStreamer, ToolProtocol, render_tools_section
+from mcploom.local_models.tool_protocol import AnswerStreamer, ToolProtocol, render_tools_section
 
 
 def fn(name: str, **properties: dict) -> dict:

@@ -77,7 +77,7 @@ def stdio_params() -> Callable[..., StdioServerParameters]:
     def make(name: str, *args: str) -> StdioServerParameters:
         return StdioServerParameters(
             command=sys.executable,
-            args=["-m", f"mcp_servers.{name}", *args],
+            args=["-m", f"mcploom.mcp_servers.{name}", *args],
             cwd=str(REPO_ROOT),
             env=SERVER_ENV,
         )
@@ -98,7 +98,7 @@ def http_server(tmp_path: Path) -> Callable[..., AsyncIterator[str]]:
             [
                 sys.executable,
                 "-m",
-                f"mcp_servers.{name}",
+                f"mcploom.mcp_servers.{name}",
                 *args,
                 "--http",
                 "--host",

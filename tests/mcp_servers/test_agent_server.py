@@ -19,11 +19,11 @@ import pytest
 from langchain_core.messages import AIMessage
 from mcp import Client
 
-import mcp_servers.agent as agent_server
-from agents.agent import Agent, Pattern
-from agents.claude_config import build_servers
-from agents.errors import ConfigError
-from mcp_servers.agent import ASK_SETTINGS, AskPattern, create_server, default_servers
+import mcploom.mcp_servers.agent as agent_server
+from mcploom.agents.agent import Agent, Pattern
+from mcploom.agents.claude_config import build_servers
+from mcploom.agents.errors import ConfigError
+from mcploom.mcp_servers.agent import ASK_SETTINGS, AskPattern, create_server, default_servers
 from tests.fakes import ScriptedChatModel, tool_call
 
 from .conftest import REPO_ROOT, SERVER_ENV
@@ -202,13 +202,13 @@ def test_claude_config_entry_for_the_agent(tmp_path: Path, monkeypatch) -> None:
     )
     assert servers["mcploom-agent"]["args"] == [
         "-m",
-        "mcp_servers.agent",
+        "mcploom.mcp_servers.agent",
         "--model",
         "anthropic:claude-x",
         "--mcp-config",
         str(tmp_path / "tools.json"),
     ]
-    assert build_servers(["agent"])["mcploom-agent"]["args"] == ["-m", "mcp_servers.agent"]
+    assert build_servers(["agent"])["mcploom-agent"]["args"] == ["-m", "mcploom.mcp_servers.agent"]
     with pytest.raises(ConfigError, match="unknown backend"):
         build_servers(["agent"], agent_model="nope:x")
     with pytest.raises(ConfigError, match="At --agent-model: the agent server is not in --servers"):
@@ -219,7 +219,7 @@ def test_claude_config_entry_for_the_agent(tmp_path: Path, monkeypatch) -> None:
 
 
 def _spawn(tmp_path: Path, *args: str) -> RawStdio:
-    command = [sys.executable, "-m", "mcp_servers.agent", *args, "--log-level", "DEBUG"]
+    command = [sys.executable, "-m", "mcploom.mcp_servers.agent", *args, "--log-level", "DEBUG"]
     return RawStdio(command, tmp_path / "stderr.log")
 
 
@@ -271,7 +271,7 @@ def test_importing_and_building_the_server_loads_nothing_heavy() -> None:
         "import sys, time; started = time.perf_counter(); import mcp.server.mcpserver; sdk = time.perf_counter(); "
         "import mcp_servers.agent as m; m.main  # noqa\n"
         "m.create_server(m.default_agent_factory('local')); ours = time.perf_counter() - sdk\n"
-        "heavy = [n for n in ('langgraph', 'llama_cpp', 'agents.agent', 'langchain_core') if n in sys.modules]\n"
+        "heavy = [n for n in ('langgraph', 'llama_cpp', 'mcploom.agents.agent', 'langchain_core') if n in sys.modules]\n"
         "print(heavy, round(ours, 3))"
     )
     heavy, ours = _run_probe(probe).rsplit(" ", 1)
@@ -315,7 +315,7 @@ def test_end_to_end_the_local_model_multiplies_through_the_spawned_server(tmp_pa
 
 
 async def test_ask_with_plan_execute_reports_the_plan_and_each_step(quiet_sdk_logs) -> None:
-    from graphs.plan_execute import Plan, Replan
+    from mcploom.graphs.plan_execute import Plan, Replan
     from tests.fakes import structured
 
     factory = Factory(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mcp import Client
 
-from mcp_servers.files import create_server
+from mcploom.mcp_servers.files import create_server
 
 WRITE_TOOLS = {"write_text", "edit", "move"}
 

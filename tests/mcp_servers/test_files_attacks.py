@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_servers.files import create_server
+from mcploom.mcp_servers.files import create_server
 
 SECRET = "TOP-SECRET"
 

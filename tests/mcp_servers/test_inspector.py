@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agents.claude_config import build_servers
+from mcploom.agents.claude_config import build_servers
 
 pytestmark = [
     pytest.mark.npx,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_servers.rag import create_server
+from mcploom.mcp_servers.rag import create_server
 
 from .conftest import REPO_ROOT, SERVER_ENV
 
@@ -114,7 +114,7 @@ def test_server_starts_without_heavy_imports(tmp_path: Path) -> None:
 async def test_stdio_process_lists_tools_quickly_and_searches(tmp_path: Path, docs: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcp_servers.rag", "--data-dir", str(tmp_path / "rag")],
+        args=["-m", "mcploom.mcp_servers.rag", "--data-dir", str(tmp_path / "rag")],
         cwd=str(REPO_ROOT),
         env={**SERVER_ENV, "HF_HUB_OFFLINE": "1"},
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers._sandbox import PathPolicyError, Sandbox
-from mcp_servers.files import glob_regex
+from mcploom.mcp_servers._sandbox import PathPolicyError, Sandbox
+from mcploom.mcp_servers.files import glob_regex
 
 
 def test_roots_must_exist(tmp_path: Path) -> None:

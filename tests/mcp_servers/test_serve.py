@@ -1,4 +1,4 @@
-"""``mcp_servers._serve``: every server run from its command line answers a malformed stdin line with a JSON-RPC error."""
+"""``mcploom.mcp_servers._serve``: every server run from its command line answers a malformed stdin line with a JSON-RPC error."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"nam
 def test_malformed_lines_get_json_rpc_errors_from_the_command_line_server(
     name: str, server_args, tmp_path: Path
 ) -> None:
-    server = RawStdio([sys.executable, "-m", f"mcp_servers.{name}", *server_args(name)], tmp_path / "stderr.log")
+    server = RawStdio([sys.executable, "-m", f"mcploom.mcp_servers.{name}", *server_args(name)], tmp_path / "stderr.log")
     try:
         server.request(1, "initialize", INIT)
         server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})

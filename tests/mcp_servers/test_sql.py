@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_servers.sql import DatabaseOpenError, create_server, main
+from mcploom.mcp_servers.sql import DatabaseOpenError, create_server, main
 
 
 def _sha256(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""``mcp_servers._stdio.run_stdio``: serves like ``server.run("stdio")`` and answers malformed lines."""
+"""``mcploom.mcp_servers._stdio.run_stdio``: serves like ``server.run("stdio")`` and answers malformed lines."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ class RawStdio:
 @pytest.mark.parametrize("name", SERVERS)
 def test_raw_stdio_bad_input_stdout_purity_and_startup_time(name: str, server_args, tmp_path: Path) -> None:
     # DEBUG logging: the most a server ever logs, all of which must go to stderr.
-    command = [sys.executable, "-m", f"mcp_servers.{name}", *server_args(name), "--log-level", "DEBUG"]
+    command = [sys.executable, "-m", f"mcploom.mcp_servers.{name}", *server_args(name), "--log-level", "DEBUG"]
     server = RawStdio(command, tmp_path / "stderr.log")
     try:
         init = server.request(
@@ -171,7 +171,7 @@ import importlib, json, sys, time
 started = time.perf_counter()
 import mcp.server.mcpserver
 sdk = time.perf_counter()
-module = importlib.import_module(f"mcp_servers.{sys.argv[1]}")
+module = importlib.import_module(f"mcploom.mcp_servers.{sys.argv[1]}")
 module.create_server(*json.loads(sys.argv[2]))
 ours = time.perf_counter()
 print(json.dumps({"sdk_import_s": sdk - started, "ours_s": ours - sdk}))
@@ -193,7 +193,7 @@ def test_startup_cost_beyond_the_sdk_import(name: str, server_args) -> None:
         timeout=60,
     )
     timings = json.loads(done.stdout.splitlines()[-1])
-    spawn_s = _spawn_to_tools_list_s([sys.executable, "-m", f"mcp_servers.{name}", *server_args(name)])
+    spawn_s = _spawn_to_tools_list_s([sys.executable, "-m", f"mcploom.mcp_servers.{name}", *server_args(name)])
     print(f"{name}: {timings}, spawn -> tools/list {spawn_s:.2f} s")
     assert timings["ours_s"] < 0.5, timings
     assert spawn_s < max(TOOLS_LIST_BUDGET_S, timings["sdk_import_s"] + 1.0), (spawn_s, timings)
@@ -202,7 +202,7 @@ def test_startup_cost_beyond_the_sdk_import(name: str, server_args) -> None:
 def test_sql_missing_database_fails_at_startup_with_a_clear_message(tmp_path: Path) -> None:
     missing = tmp_path / "nope.db"
     done = subprocess.run(
-        [sys.executable, "-m", "mcp_servers.sql", str(missing)],
+        [sys.executable, "-m", "mcploom.mcp_servers.sql", str(missing)],
         cwd=REPO_ROOT,
         env={**os.environ, **SERVER_ENV},
         stdin=subprocess.DEVNULL,
@@ -217,7 +217,7 @@ def test_sql_missing_database_fails_at_startup_with_a_clear_message(tmp_path: Pa
 
 def test_files_missing_root_fails_at_startup_with_a_clear_message(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mcp_servers.files", str(tmp_path / "nowhere")],
+        [sys.executable, "-m", "mcploom.mcp_servers.files", str(tmp_path / "nowhere")],
         cwd=REPO_ROOT,
         env={**os.environ, **SERVER_ENV},
         stdin=subprocess.DEVNULL,

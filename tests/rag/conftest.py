@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import rag
+from mcploom import rag
 
 REPO = Path(__file__).resolve().parents[2]
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"

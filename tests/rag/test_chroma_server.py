@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import rag
+from mcploom import rag
 from tests.net import free_port
 
 

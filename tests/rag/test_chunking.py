@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from rag import ConfigurationError, Document, approx_token_count, chunk_document
-from rag.chunking import heading_paths
-from rag.embeddings import SentenceTransformerEmbedder
+from mcploom.rag import ConfigurationError, Document, approx_token_count, chunk_document
+from mcploom.rag.chunking import heading_paths
+from mcploom.rag.embeddings import SentenceTransformerEmbedder
 
 MARKDOWN = (
     "# Guide\n\nIntro paragraph about the guide.\n\n## Install\n\n"

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agents.cli_rag import default_data_dir, register
+from mcploom.agents.cli_rag import default_data_dir, register
 
 from .conftest import REPO
 

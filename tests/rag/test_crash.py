@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import rag
-from rag.bm25 import fingerprint
+from mcploom import rag
+from mcploom.rag.bm25 import fingerprint
 
 from .conftest import REPO
 
@@ -32,7 +32,8 @@ def _write(folder: Path, n: int, version: str) -> None:
 CHILD = textwrap.dedent(
     """
     import sys
-    import rag, rag.index
+    from mcploom import rag
+    import mcploom.rag.index
     rag.index._Writer.batch_chunks = 6          # many small flushes, so the kill lands mid-ingest
     index = rag.open_index(sys.argv[1], "crash", chunk_tokens=120, overlap_tokens=16)
     index.embedder.embed_query("warm up")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag import ConfigurationError, Fusion, hyde, multi_query, rrf
-from rag.filters import compile_filter, to_chroma_where
-from rag.fusion import dedup_near_identical
+from mcploom.rag import ConfigurationError, Fusion, hyde, multi_query, rrf
+from mcploom.rag.filters import compile_filter, to_chroma_where
+from mcploom.rag.fusion import dedup_near_identical
 
 
 def test_rrf_rewards_agreement_and_respects_weights() -> None:
@@ -64,7 +64,7 @@ def test_multi_query_and_hyde_use_any_callable() -> None:
 
 
 def test_convex_fusion_blends_normalised_scores() -> None:
-    from rag import convex
+    from mcploom.rag import convex
 
     dense = [("a", 0.9), ("b", 0.6), ("c", 0.3)]
     sparse = [("c", 20.0), ("d", 10.0)]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import rag
-from rag.bm25 import fingerprint
+from mcploom import rag
+from mcploom.rag.bm25 import fingerprint
 
 from .conftest import QUERIES, REPO
 
@@ -195,7 +195,7 @@ def test_import_and_open_do_not_load_torch(tmp_path) -> None:
     code = textwrap.dedent(
         f"""
         import sys
-        import rag
+        from mcploom import rag
         index = rag.open_index({str(tmp_path / "lazy")!r}, "lazy")
         index.search("anything", mode="bm25")
         heavy = [m for m in ("torch", "sentence_transformers", "onnxruntime") if m in sys.modules]

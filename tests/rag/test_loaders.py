@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag import LoadError, iter_files, load_file
-from rag.loaders import parse_html
+from mcploom.rag import LoadError, iter_files, load_file
+from mcploom.rag.loaders import parse_html
 
 
 def _minimal_pdf(text: str) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import rag
+from mcploom import rag
 
 from .conftest import read_scifact
 
