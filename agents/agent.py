@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from langchain_core.language_models import BaseChatModel
@@ -34,22 +34,15 @@ from mcploom.agents.errors import ConfigError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from mcploom.agents.mcp_client import MCPToolkit
 from mcploom.agents.models import load_chat_model
-from mcploom.agents.patterns import Pattern, answer_node, build_pattern_graph, check_options
+from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
+from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
 from mcploom.agents.streaming import STREAM_MODES, RunEvents, pending_calls
 from mcploom.agents.tracing import open_sinks, trace_path
+from mcploom.agents.types import Approval, Decision
 from mcploom.agents.usage import PriceTable, UsageRecorder
+from mcploom.graphs.types import ACTIONS, Pattern
 
-__all__ = ["Agent", "Approval", "Decision", "Pattern", "RunResult"]
-
-Approval = Literal["destructive", "always", "never"]
-"""Which tool calls wait for a person: those MCP annotations mark destructive (``destructiveHint``,
-which MCP defaults to true for tools that do not say they are read-only), every call, or none.
-``approval_tools`` adds tools by name on top."""
-
-Decision = Literal["approve", "reject"] | Mapping[str, Any]
-"""How to answer pending tool calls: ``"approve"``, ``"reject"``, a decision mapping
-(``{"action": "approve" | "edit" | "reject", "args": {...}, "reason": "..."}``) for all of them, or
-a mapping of tool-call id to one of those."""
+__all__ = ["Agent", "RunResult"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools when they help, and answer from their results. Be concise."
@@ -89,28 +82,8 @@ class Agent:
     Use it as a context manager (``with`` or ``async with``) to keep the MCP sessions and the
     checkpointer open across runs; outside one, each run opens and closes them.
 
-    Args:
-        model: A model spec (``local``, ``local:<name>``, ``gguf:<path>``, ``anthropic:<model>``,
-            ``openai:<model>``, ``openai-compatible:<url>#<model>``) or a LangChain chat model.
-        servers: MCP servers in Claude Desktop's ``mcpServers`` shape, or a path to such a JSON file.
-        pattern: Which graph to run: ``react``, ``plan_execute``, ``reflection`` or ``supervisor``.
-        system_prompt: Instructions for the model (a sensible default otherwise).
-        tools: Extra tools: LangChain tools or plain Python functions (typed, with a docstring).
-        checkpointer: Where threads persist: a saver, ``"memory"``, a SQLite path or
-            ``sqlite:`` URL, a ``postgresql://`` URL, or ``None`` for the SQLite file in the
-            user's data folder (so threads survive restarts).
-        approval: Which tool calls pause for a person's decision (see :data:`Approval`).
-        approval_tools: Tool-name globs that always need approval.
-        workers: Supervisor only: ``{name: {"description", "system_prompt", "tools": [globs],
-            "servers": [names]}}``; default one worker per MCP server.
-        options: The pattern's own settings, e.g. ``max_steps`` (plan_execute), ``rubric`` and
-            ``threshold`` (reflection), ``max_handoffs`` (supervisor), ``samples`` and
-            ``temperature`` (react self-consistency).
-        max_iterations: Most model calls per ReAct loop (each plan step, worker or check is one).
-        call_timeout: Seconds one MCP tool call may take.
-        model_options: Passed to the model loader (temperature, n_ctx, n_gpu_layers, ...).
-        trace: Write each run's events as JSON lines: ``True`` for ``traces/<thread>.jsonl`` in
-            the data folder, or a file path.
+    Every argument is checked here, as a config file's are (``mcploom.agents.parameters``, whose
+    help texts follow as ``Args``); a bad one raises ``ConfigError`` saying which and how to fix it.
     """
 
     def __init__(
@@ -131,26 +104,29 @@ class Agent:
         model_options: Mapping[str, Any] | None = None,
         trace: bool | str | os.PathLike[str] = False,
     ) -> None:
-        check_options(pattern, options, workers)
-        if approval not in ("destructive", "always", "never"):
-            raise ConfigError(f"Unknown approval {approval!r}; use 'destructive', 'always' or 'never'.")
-        self.model = model if isinstance(model, BaseChatModel) else load_chat_model(model, **(model_options or {}))
+        # The arguments, by name, as PARAMETERS declares them: each checked by the same rule a
+        # config file's value is.
+        given = {name: value for name, value in locals().items() if name in PARAMETERS}
+        settings = {name: check_setting(name, value, f"Agent({name}=...)") for name, value in given.items()}
+        self.pattern: Pattern = settings["pattern"]
+        self.options = settings["options"]
+        self.workers = settings["workers"]
+        check_options(self.pattern, self.options, self.workers)
+        model = settings["model"]
+        self.model = model if isinstance(model, BaseChatModel) else load_chat_model(model, **settings["model_options"])
         self.model_name = model if isinstance(model, str) else type(model).__name__
         self.prices = PriceTable.load()
-        self.pattern = pattern
-        self.system_prompt = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
+        self.system_prompt = DEFAULT_SYSTEM_PROMPT if settings["system_prompt"] is None else settings["system_prompt"]
         self.extra_tools = [t if isinstance(t, BaseTool) else tool(t) for t in tools]
-        self.approval = approval
-        self.approval_tools = tuple(approval_tools)
-        self.workers = workers
-        self.options = dict(options or {})
-        self.max_iterations = max_iterations
-        self.trace = trace
-        self.answer_node = answer_node(pattern, int(self.options.get("samples", 1)))
-        self._checkpointer_spec = checkpointer
+        self.approval: Approval = settings["approval"]
+        self.approval_tools = tuple(settings["approval_tools"])
+        self.max_iterations: int = settings["max_iterations"]
+        self.trace = settings["trace"]
+        self.answer_node = answer_node(self.pattern)
+        self._checkpointer_spec = settings["checkpointer"]
         self.checkpointer: BaseCheckpointSaver | None = None
         """The open checkpointer (inside the context manager)."""
-        self._toolkit = MCPToolkit(servers or {}, call_timeout=call_timeout)
+        self._toolkit = MCPToolkit(servers or {}, call_timeout=settings["call_timeout"])
         self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
         self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
@@ -158,11 +134,11 @@ class Agent:
 
     @classmethod
     def from_config(cls, name: str | None = None, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Self:
-        """The agent ``name`` declared in a TOML config file (see ``mcploom.agents.settings``).
+        """The agent ``name`` declared in a TOML config file (see ``mcploom.agents.config.settings``).
 
         ``overrides`` replace settings from the file (e.g. ``tools=[...]``, which a file cannot hold).
         """
-        from mcploom.agents.settings import load_agent_settings
+        from mcploom.agents.config.settings import load_agent_settings
 
         return cls(**{**load_agent_settings(name, path), **overrides})
 
@@ -404,9 +380,6 @@ class _Run:
         )
 
 
-_ACTIONS = ("approve", "edit", "reject")
-
-
 def _resume_map(interrupts: list[Any], decision: Decision | None, thread_id: str) -> dict[str, Any]:
     """``Command(resume=...)`` for every pending interrupt, checked so a typo cannot slip through."""
     pending = pending_calls(interrupts)
@@ -427,8 +400,8 @@ def _resume_map(interrupts: list[Any], decision: Decision | None, thread_id: str
 
 def _decision(value: Any) -> dict[str, Any]:
     decision = {"action": value} if isinstance(value, str) else dict(value)
-    if decision.get("action") not in _ACTIONS:
-        raise ConfigError(f"Unknown decision {decision.get('action')!r}; use one of: {', '.join(_ACTIONS)}.")
+    if decision.get("action") not in ACTIONS:
+        raise ConfigError(f"Unknown decision {decision.get('action')!r}; use one of: {', '.join(ACTIONS)}.")
     if decision["action"] == "edit" and not isinstance(decision.get("args"), Mapping):
         raise ConfigError("An edit decision needs the new arguments: {'action': 'edit', 'args': {...}}.")
     return decision
@@ -448,3 +421,7 @@ class _Collector:
 
     async def next(self) -> AgentEvent | None:
         return await anext(self._events, None)
+
+
+# The argument docs come from the one declaration of the settings, so they cannot drift from it.
+Agent.__doc__ = f"{Agent.__doc__.rstrip()}\n\n    Args:\n{parameters_doc(' ' * 8)}\n"

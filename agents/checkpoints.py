@@ -40,9 +40,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Durability
 
-from mcploom.agents.checkpoint_spec import CHECKPOINTER_FORMS, POSTGRES_SCHEMES, sqlite_path
+from mcploom.agents.config.checkpointers import CHECKPOINTER_FORMS, POSTGRES_SCHEMES, sqlite_path
 from mcploom.agents.errors import ConfigError
-from mcploom.agents.paths import data_home
+from mcploom.paths import data_home
 
 __all__ = ["CHECKPOINTER_FORMS", "DURABILITY", "default_checkpoint_path", "open_checkpointer"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mcploom.agents.events import AgentEvent, Critique, Handoff, PlanUpdate, StepResult
+from mcploom.agents.events import AgentEvent, Progress
 
 __all__ = ["call_text", "clip", "progress_text"]
 
@@ -17,22 +17,8 @@ def call_text(name: str, args: Mapping[str, Any]) -> str:
 
 
 def progress_text(event: AgentEvent) -> str | None:
-    """A pattern's progress in one line: a plan, a finished step, a critique score or a handoff
-    (``None`` for other events)."""
-    if isinstance(event, PlanUpdate):
-        steps = "; ".join(f"{step['id']}. {step['task']}" for step in event.steps)
-        return f"{'Plan' if event.revision == 0 else 'Revised plan'}: {steps or 'done'}"
-    if isinstance(event, StepResult):
-        return f"Step {event.id} done: {event.result}"
-    if isinstance(event, Critique):
-        return f"Critique {event.round}: score {event.score}/10. {event.feedback}".strip()
-    if isinstance(event, Handoff):
-        return (
-            "Supervisor: finishing"
-            if event.worker == "FINISH"
-            else f"Supervisor -> {event.worker}: {event.instruction}"
-        )
-    return None
+    """A pattern's progress in one line (``None`` for other events)."""
+    return event.summary() if isinstance(event, Progress) else None
 
 
 def clip(text: str, limit: int) -> str:

@@ -7,8 +7,9 @@ A run yields, in order of happening:
 - :class:`Token` pieces of text as a model writes a reply the user reads;
 - :class:`ToolCall` / :class:`ToolResult` for every tool the model calls;
 - :class:`ModelUsage` after each model call (tokens, and the cost when the price is known);
-- the pattern's own progress: :class:`PlanUpdate` and :class:`StepResult` (plan-and-execute),
-  :class:`Critique` (reflection), :class:`Handoff` (supervisor);
+- the pattern's own progress, a :class:`Progress` (``mcploom.graphs.types``): :class:`PlanUpdate` and
+  :class:`StepResult` (plan-and-execute), :class:`Critique` (reflection), :class:`Handoff`
+  (supervisor), :class:`DebateRound` (debate); each has ``summary()``, its line for people;
 - and last either :class:`Answer`, or :class:`ApprovalRequest` when the run paused for a person
   to approve tool calls (``Agent.resume`` continues it, even from another process).
 """
@@ -18,17 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcploom.graphs.types import Critique, DebateRound, Handoff, PlanUpdate, Progress, StepResult
+
 __all__ = [
     "AgentEvent",
     "Answer",
     "ApprovalRequest",
     "Critique",
+    "DebateRound",
     "Handoff",
     "ModelUsage",
     "NodeEnd",
     "NodeStart",
     "PendingCall",
     "PlanUpdate",
+    "Progress",
     "StepResult",
     "Token",
     "ToolCall",
@@ -96,43 +101,6 @@ class ModelUsage:
 
 
 @dataclass(frozen=True)
-class PlanUpdate:
-    """Plan-and-execute made or revised its plan: the steps still to run."""
-
-    steps: list[dict[str, Any]]
-    """Each ``{"id": int, "task": str, "depends_on": [int, ...]}``."""
-    revision: int = 0
-    """0 for the first plan, then 1, 2, ... for each revision."""
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """Plan-and-execute finished one step."""
-
-    id: int
-    task: str
-    result: str
-
-
-@dataclass(frozen=True)
-class Critique:
-    """Reflection scored a draft against its rubric."""
-
-    round: int
-    score: int | None
-    """0-10, or ``None`` when the critic's reply could not be parsed."""
-    feedback: str
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """The supervisor routed work to a worker (``worker`` is ``"FINISH"`` when it is done)."""
-
-    worker: str
-    instruction: str
-
-
-@dataclass(frozen=True)
 class PendingCall:
     """A tool call waiting for approval."""
 
@@ -158,18 +126,5 @@ class Answer:
     cost: float | None = None
 
 
-AgentEvent = (
-    NodeStart
-    | NodeEnd
-    | Token
-    | ToolCall
-    | ToolResult
-    | ModelUsage
-    | PlanUpdate
-    | StepResult
-    | Critique
-    | Handoff
-    | ApprovalRequest
-    | Answer
-)
+AgentEvent = NodeStart | NodeEnd | Token | ToolCall | ToolResult | ModelUsage | Progress | ApprovalRequest | Answer
 """Anything ``Agent.stream`` / ``Agent.astream`` yields."""

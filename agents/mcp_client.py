@@ -47,7 +47,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from mcploom.agents.config import HttpServer, ServerConfig, StdioServer, Transport, load_servers
+from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, Transport, load_servers
 from mcploom.agents.errors import ServerStartError, ToolCallTimeout
 
 __all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo"]
@@ -117,9 +117,9 @@ class MCPToolkit:
     """Sessions to several MCP servers at once, with their tools as LangChain tools.
 
     Args:
-        servers: The servers: a mapping of name to :class:`~mcploom.agents.config.StdioServer` /
-            :class:`~mcploom.agents.config.HttpServer`, a dict in Claude Desktop's ``mcpServers`` shape,
-            or a path to such a JSON file (anything :func:`mcploom.agents.config.load_servers` accepts).
+        servers: The servers: a mapping of name to :class:`~mcploom.agents.config.servers.StdioServer` /
+            :class:`~mcploom.agents.config.servers.HttpServer`, a dict in Claude Desktop's ``mcpServers`` shape,
+            or a path to such a JSON file (anything :func:`mcploom.agents.config.servers.load_servers` accepts).
         call_timeout: Seconds one tool call may take before it fails with
             :class:`MCPToolTimeout`; ``None`` waits forever.
         start_timeout: Seconds each server has to start, complete the MCP handshake and list

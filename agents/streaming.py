@@ -1,13 +1,14 @@
 """Turns a LangGraph run's stream into :mod:`mcploom.agents.events`, for every pattern alike.
 
-The graph is streamed with ``stream_mode=["values", "updates", "tasks", "messages"]`` and
-``subgraphs=True``, so steps inside plan steps, workers and samples are seen too:
+The graph is streamed with ``stream_mode=["values", "updates", "tasks", "messages", "custom"]``
+and ``subgraphs=True``, so steps inside plan steps, workers and samples are seen too:
 
 - ``tasks`` give :class:`NodeStart` / :class:`NodeEnd` (with the subgraph path);
 - ``messages`` give :class:`Token` for text written by the pattern's own nodes (inner agents'
   text reaches the user through their results instead);
-- ``updates`` give tool calls and results from any depth, and the patterns' progress by the state
-  keys they write (``plan``, ``results``, ``critiques``, ``next``), plus pending interrupts;
+- ``updates`` give tool calls and results from any depth, plus pending interrupts;
+- ``custom`` gives the patterns' progress, the ``mcploom.graphs.types.Progress`` payloads their
+  nodes send, as they are: this module knows no pattern;
 - top-level ``values`` keep the latest state, so the run result needs no extra checkpoint read.
 """
 
@@ -19,23 +20,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langgraph.types import Interrupt, Overwrite
 
-from mcploom.agents.events import (
-    AgentEvent,
-    Critique,
-    Handoff,
-    NodeEnd,
-    NodeStart,
-    PendingCall,
-    PlanUpdate,
-    StepResult,
-    Token,
-    ToolCall,
-    ToolResult,
-)
+from mcploom.agents.events import AgentEvent, NodeEnd, NodeStart, PendingCall, Progress, Token, ToolCall, ToolResult
 
 __all__ = ["STREAM_MODES", "RunEvents", "pending_calls"]
 
-STREAM_MODES = ["values", "updates", "tasks", "messages"]
+STREAM_MODES = ["values", "updates", "tasks", "messages", "custom"]
 """What ``RunEvents.feed`` expects the graph to be streamed with (and ``subgraphs=True``)."""
 
 _INTERRUPT = "__interrupt__"
@@ -55,7 +44,6 @@ class RunEvents:
         self.tool_calls: list[ToolCall] = []
         self.interrupts: list[Interrupt] = []
         self._names: dict[str, str] = {}
-        self._critiques = 0
 
     def feed(self, namespace: tuple[str, ...], mode: str, payload: Any) -> Iterator[AgentEvent]:
         """The events in one ``(namespace, mode, payload)`` item of the stream."""
@@ -67,6 +55,9 @@ class RunEvents:
         elif mode == "tasks":
             event = NodeStart if "input" in payload else NodeEnd
             yield event(payload["name"], path)
+        elif mode == "custom":
+            if isinstance(payload, Progress):
+                yield payload
         elif mode == "values":
             if not path and isinstance(payload, Mapping) and _INTERRUPT not in payload:
                 self.state = dict(payload)
@@ -83,18 +74,6 @@ class RunEvents:
             return
         for message in _value(update.get("messages")) or ():
             yield from self._message(message, path)
-        if path:
-            return  # the pattern's own progress lives in its top-level state
-        if "plan" in update:
-            steps = [dict(step) for step in _value(update["plan"])]
-            yield PlanUpdate(steps, int(update.get("replans", 0)))
-        for result in _value(update.get("results")) or ():
-            yield StepResult(result["id"], result["task"], result["result"])
-        for review in _value(update.get("critiques")) or ():
-            self._critiques += 1
-            yield Critique(self._critiques, review.get("score"), review.get("feedback", ""))
-        if update.get("next"):
-            yield Handoff(update["next"], update.get("instruction", ""))
 
     def _message(self, message: Any, path: tuple[str, ...]) -> Iterator[AgentEvent]:
         if isinstance(message, AIMessage):

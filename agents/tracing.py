@@ -47,7 +47,7 @@ from mcploom.agents.events import (
     ToolCall,
     ToolResult,
 )
-from mcploom.agents.paths import data_home
+from mcploom.paths import data_home
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider

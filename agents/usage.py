@@ -42,7 +42,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 
 from mcploom.agents.errors import ConfigError
 from mcploom.agents.events import ModelUsage
-from mcploom.agents.paths import data_home
+from mcploom.paths import data_home
 
 __all__ = ["LOCAL_MODEL_CLASSES", "Price", "PriceTable", "UsageRecorder"]
 

@@ -48,8 +48,8 @@ from langgraph.types import Durability
 
 from benchmarks._common import ANSWER, calculate, hardware, scripted_round
 from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
-from mcploom.agents.paths import data_home
 from mcploom.graphs.react import build_react_graph
+from mcploom.paths import data_home
 from tests.fakes import ScriptedChatModel
 
 BASELINE = "no checkpointer"

@@ -30,7 +30,7 @@ from benchmarks._common import hardware, versions
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ENV = {"PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def _params(args: list[str]) -> StdioServerParameters:

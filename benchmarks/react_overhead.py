@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from langchain_core.tools import BaseTool  # noqa: E402
 from benchmarks._common import ANSWER, EXPRESSION, calculate, hardware, scripted_round, versions  # noqa: E402
 from mcploom.agents.mcp_client import MCPToolkit  # noqa: E402
 from mcploom.graphs.react import build_react_graph  # noqa: E402
+from mcploom.mcp_servers import server_entry  # noqa: E402
 from tests.fakes import ScriptedChatModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -104,8 +104,7 @@ async def _mcp_call_alone(calculate_tool: BaseTool, rounds: int) -> list[float]:
 
 
 def _servers() -> dict[str, Any]:
-    env = {"PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"], "env": env, "cwd": str(ROOT)}}
+    return {"utility": {**server_entry("utility"), "env": {"OMP_WAIT_POLICY": "PASSIVE"}}}
 
 
 async def measure(mcp_rounds: int, plain_rounds: int, warmup: int) -> dict[str, Any]:

@@ -5,6 +5,7 @@
   re-asked with the parse error when the reply does not fit the schema.
 - :func:`run_subgraph` / :func:`arun_subgraph`: run a ReAct subgraph on one task and return its answer.
 - :func:`answer_node`: the closing node that answers the user from collected results.
+- :func:`report`: send a pattern's progress through LangGraph's custom stream.
 - Small text helpers: :func:`request_text`, :func:`message_text`, :func:`describe_tools`.
 """
 
@@ -16,12 +17,14 @@ from typing import Any, Generic, TypeVar
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
-from mcploom.graphs._nodes import RunnableCallable, node
+from mcploom.graphs._nodes import node
+from mcploom.graphs.types import Progress
 
 __all__ = [
     "Exchange",
@@ -32,6 +35,7 @@ __all__ = [
     "describe_tools",
     "drive",
     "message_text",
+    "report",
     "request_text",
     "run_subgraph",
     "with_instructions",
@@ -147,6 +151,14 @@ class StructuredCaller(Generic[SchemaT]):
         return await adrive(self._attempts(messages), lambda attempt: self._runnable.ainvoke(attempt, config))
 
 
+def report(progress: Progress) -> None:
+    """Send ``progress`` through the custom stream (``stream_mode="custom"``); call it from a node.
+
+    Runs streamed without that mode drop it, so a pattern reports unconditionally.
+    """
+    get_stream_writer()(progress)
+
+
 def message_text(message: BaseMessage) -> str:
     """The plain text of a message (content blocks joined)."""
     return message.text
@@ -189,21 +201,31 @@ async def arun_subgraph(graph: CompiledStateGraph, task: str, config: RunnableCo
     return message_text(state["messages"][-1])
 
 
-def answer_node(model: BaseChatModel, instructions: Callable[[Any], str], name: str) -> RunnableCallable:
+def answer_node(
+    model: BaseChatModel,
+    instructions: Callable[[Any], str],
+    name: str,
+    settled: Callable[[Any], str | None] | None = None,
+) -> Runnable:
     """A node that answers the conversation with ``instructions(state)`` as its system message.
 
     The answer is appended to ``messages`` as an ``AIMessage``, so every pattern ends the way the
-    ReAct graph does: the last message is the reply to the user.
+    ReAct graph does: the last message is the reply to the user. When ``settled(state)`` returns
+    a text, that is the answer and no model call is made (the work already agreed on one).
     """
 
     def prompt(state: Any) -> list[BaseMessage]:
         return [SystemMessage(instructions(state)), *state["messages"]]
 
+    def given(state: Any) -> dict[str, Any] | None:
+        text = settled(state) if settled is not None else None
+        return None if text is None else {"messages": [AIMessage(text)]}
+
     def answer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return {"messages": [_as_ai(model.invoke(prompt(state), config))]}
+        return given(state) or {"messages": [_as_ai(model.invoke(prompt(state), config))]}
 
     async def aanswer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return {"messages": [_as_ai(await model.ainvoke(prompt(state), config))]}
+        return given(state) or {"messages": [_as_ai(await model.ainvoke(prompt(state), config))]}
 
     return node(answer, aanswer, name)
 

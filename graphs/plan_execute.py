@@ -25,7 +25,7 @@ is spent, or the step budget, it passes without a model call. ``synthesize``
 answers the user from the step results and appends the answer to ``messages``.
 
 Limits: ``max_steps`` steps run per request (later ones are listed to the synthesizer as not
-run), ``max_replans`` replanner model calls (then the remaining plan runs as is), ``step_iterations``
+run), ``max_replans`` replanner model calls (then the remaining plan runs as is), ``max_iterations``
 model calls per step. A planner reply that never parses falls back to one step: the request
 itself; a replanner reply that never parses means "continue".
 
@@ -52,17 +52,19 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite, Send
 from pydantic import BaseModel, Field
 
+from mcploom.graphs._loop import build_react_loop
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import (
     StructuredCaller,
     answer_node,
     arun_subgraph,
     describe_tools,
+    report,
     request_text,
     run_subgraph,
     with_instructions,
 )
-from mcploom.graphs.react import build_react_graph
+from mcploom.graphs.types import PlanUpdate, StepResult
 
 __all__ = [
     "ANSWER_NODE",
@@ -72,7 +74,7 @@ __all__ = [
     "Replan",
     "ReplanAction",
     "Step",
-    "StepResult",
+    "FinishedStep",
     "StepTask",
     "build_plan_execute_graph",
     "normalize_steps",
@@ -164,7 +166,7 @@ class Step(TypedDict):
     depends_on: list[int]
 
 
-class StepResult(TypedDict):
+class FinishedStep(TypedDict):
     """A finished step and what its executor replied."""
 
     id: int
@@ -177,7 +179,7 @@ class StepTask(TypedDict):
 
     request: str
     step: Step
-    inputs: list[StepResult]
+    inputs: list[FinishedStep]
     """Results of the steps it depends on."""
 
 
@@ -191,7 +193,7 @@ class PlanExecuteState(TypedDict):
     plan: list[Step]
     """The current plan; its steps whose ids are not in ``results`` are still to run. Set by the
     planner, replaced by the replanner (with the remaining steps only, or none to finish)."""
-    results: Annotated[list[StepResult], operator.add]
+    results: Annotated[list[FinishedStep], operator.add]
     """Finished steps in the order they finished; the planner clears them for a new request."""
     replans: int
     """Replanner calls in this run."""
@@ -224,7 +226,7 @@ def normalize_steps(steps: Sequence[PlanStep | Step], done: Collection[int] = ()
     ]
 
 
-def ready_steps(plan: Sequence[Step], results: Sequence[StepResult]) -> list[Step]:
+def ready_steps(plan: Sequence[Step], results: Sequence[FinishedStep]) -> list[Step]:
     """The steps not run yet whose dependencies have all finished.
 
     When steps remain but none is ready (the model wrote a dependency cycle), the first one is
@@ -248,7 +250,7 @@ def _format_steps(steps: Sequence[Step]) -> str:
     )
 
 
-def _format_results(results: Sequence[StepResult]) -> str:
+def _format_results(results: Sequence[FinishedStep]) -> str:
     return "\n".join(f"{r['id']}. {r['task']}\n   Result: {r['result']}" for r in results)
 
 
@@ -267,7 +269,7 @@ def build_plan_execute_graph(
     system_prompt: str | None = None,
     max_steps: int = 6,
     max_replans: int = 3,
-    step_iterations: int = 6,
+    max_iterations: int = 6,
     parse_retries: int = 2,
     approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
@@ -282,9 +284,9 @@ def build_plan_execute_graph(
             synthesizer's prompts.
         max_steps: Most steps run per request.
         max_replans: Most replanner calls per request; after that the remaining plan runs as is.
-        step_iterations: Most model calls in one step's ReAct loop.
+        max_iterations: Most model calls in one step's ReAct loop.
         parse_retries: Re-asks after a plan or decision that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs._loop``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -300,11 +302,11 @@ def build_plan_execute_graph(
         raise ValueError(f"max_replans must be 0 or more, got {max_replans}.")
     planner = StructuredCaller(model, Plan, parse_retries)
     replanner = StructuredCaller(model, Replan, parse_retries)
-    executor = build_react_graph(
+    executor = build_react_loop(
         model=model,
         tools=tools,
         system_prompt=with_instructions(EXECUTOR_PROMPT, system_prompt),
-        max_iterations=step_iterations,
+        max_iterations=max_iterations,
         approval=approval,
         name="executor",
     )
@@ -320,6 +322,7 @@ def build_plan_execute_graph(
     def plan_update(state: PlanExecuteState, plan: Plan | None) -> dict[str, Any]:
         request = request_text(state["messages"])
         steps = normalize_steps(plan.steps) if plan else [Step(id=1, task=request, depends_on=[])]
+        report(PlanUpdate([dict(step) for step in steps], revision=0))
         return {"request": request, "plan": steps, "results": Overwrite([]), "replans": 0}
 
     def plan(state: PlanExecuteState, config: RunnableConfig) -> dict[str, Any]:
@@ -332,7 +335,8 @@ def build_plan_execute_graph(
 
     def step_result(task: StepTask, answer: str) -> dict[str, Any]:
         step = task["step"]
-        return {"results": [StepResult(id=step["id"], task=step["task"], result=answer)]}
+        report(StepResult(step["id"], step["task"], answer))
+        return {"results": [FinishedStep(id=step["id"], task=step["task"], result=answer)]}
 
     def execute(task: StepTask, config: RunnableConfig) -> dict[str, Any]:
         return step_result(task, run_subgraph(executor, _step_prompt(task), config))
@@ -354,12 +358,13 @@ def build_plan_execute_graph(
         return [SystemMessage(replanner_prompt), HumanMessage(progress)]
 
     def replan_update(state: PlanExecuteState, decision: Replan | None) -> dict[str, Any]:
-        update: dict[str, Any] = {"replans": state["replans"] + 1}
+        replans = state["replans"] + 1
         if decision is None or decision.action == "continue":
-            return update
-        if decision.action == "finish":
-            return {**update, "plan": []}
-        return {**update, "plan": normalize_steps(decision.steps, done={r["id"] for r in state["results"]})}
+            return {"replans": replans}
+        done = {r["id"] for r in state["results"]}
+        plan = [] if decision.action == "finish" else normalize_steps(decision.steps, done=done)
+        report(PlanUpdate([dict(step) for step in plan], revision=replans))
+        return {"replans": replans, "plan": plan}
 
     def replan_due(state: PlanExecuteState) -> bool:
         return state["replans"] < max_replans and len(state["results"]) < max_steps

@@ -42,16 +42,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field
 
+from mcploom.graphs._loop import build_react_loop
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import (
     StructuredCaller,
     arun_subgraph,
     message_text,
+    report,
     request_text,
     run_subgraph,
     with_instructions,
 )
-from mcploom.graphs.react import build_react_graph
+from mcploom.graphs.types import Critique as Scored
 
 __all__ = [
     "ANSWER_NODE",
@@ -146,7 +148,7 @@ def build_reflection_graph(
     rubric: str = DEFAULT_RUBRIC,
     threshold: int = 8,
     max_rounds: int = 3,
-    check_iterations: int = 4,
+    max_iterations: int = 4,
     parse_retries: int = 2,
     approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
@@ -162,9 +164,9 @@ def build_reflection_graph(
         rubric: What the critic grades against.
         threshold: The score (0-10) at which a draft is good enough.
         max_rounds: Most drafts (and critiques) per request.
-        check_iterations: Most model calls in one fact check's ReAct loop.
+        max_iterations: Most model calls in one fact check's ReAct loop.
         parse_retries: Re-asks after a critique that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs._loop``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -182,11 +184,11 @@ def build_reflection_graph(
     critic_prompt = CRITIC_PROMPT.format(rubric=rubric)
     writer_prompt = with_instructions(GENERATOR_PROMPT, system_prompt)
     checker = (
-        build_react_graph(
+        build_react_loop(
             model=model,
             tools=tools,
             system_prompt=CHECKER_PROMPT,
-            max_iterations=check_iterations,
+            max_iterations=max_iterations,
             approval=approval,
             name="fact_check",
         )
@@ -242,16 +244,19 @@ def build_reflection_graph(
             text += f"\n\nFact check of the draft:\n{state['findings']}"
         return [SystemMessage(critic_prompt), HumanMessage(text)]
 
-    def review(grade: Critique | None) -> dict[str, Any]:
+    def review(state: ReflectionState, grade: Critique | None) -> dict[str, Any]:
         if grade is None:
-            return {"critiques": [Review(score=None, feedback="The critic's reply could not be parsed.")]}
-        return {"critiques": [Review(score=grade.score, feedback=grade.feedback)]}
+            result = Review(score=None, feedback="The critic's reply could not be parsed.")
+        else:
+            result = Review(score=grade.score, feedback=grade.feedback)
+        report(Scored(len(state["critiques"]) + 1, result["score"], result["feedback"]))
+        return {"critiques": [result]}
 
     def critique(state: ReflectionState, config: RunnableConfig) -> dict[str, Any]:
-        return review(critic.invoke(critique_messages(state), config))
+        return review(state, critic.invoke(critique_messages(state), config))
 
     async def acritique(state: ReflectionState, config: RunnableConfig) -> dict[str, Any]:
-        return review(await critic.ainvoke(critique_messages(state), config))
+        return review(state, await critic.ainvoke(critique_messages(state), config))
 
     def route_after_critique(state: ReflectionState) -> Literal["revise", "finish"]:
         """Revise while the latest score is below ``threshold`` and rounds are left."""

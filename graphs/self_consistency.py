@@ -65,9 +65,9 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite, Send
 
+from mcploom.graphs._loop import build_react_loop
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import message_text
-from mcploom.graphs.react import build_react_graph
 
 __all__ = [
     "ANSWER_NODE",
@@ -210,7 +210,7 @@ def build_self_consistency_graph(
         temperature: The sampling temperature of the copies (unused when ``samples`` is 1).
         system_prompt: Prepended to every model call of every sample (not stored in the state).
         max_iterations: Most model calls in one sample's ReAct loop.
-        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs._loop``).
             Each sample asks on its own: samples that call such a tool pause together, one
             interrupt each, and are resumed with ``Command(resume={interrupt_id: decision})``.
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
@@ -233,7 +233,7 @@ def build_self_consistency_graph(
         )
     models = [model] if samples == 1 else [_sampling_copy(model, temperature, i) for i in range(samples)]
     runs = [
-        build_react_graph(
+        build_react_loop(
             model=sampler,
             tools=tools,
             system_prompt=system_prompt,

@@ -4,7 +4,7 @@
                +------------+   next = a worker, with an instruction   +----------+  one node per
  START ------> | supervisor | ---------------------------------------> | <worker> |  worker, each
                +------------+ <--------------------------------------- +----------+  a ReAct subgraph
-                     |                 its reply, as a Handoff
+                     |                 its reply, as an Assignment
                      | next = FINISH, or a guard stops the run
                      v
                 +--------+
@@ -17,8 +17,8 @@ The supervisor fills in a ``Route`` decision (``with_structured_output``, see
 the worker names plus ``"FINISH"`` built when the graph is built, and ``instruction``; routing
 never parses free text. Each worker is a ReAct subgraph with its own system prompt and tool
 subset; it gets the user's request and the supervisor's instruction, and its reply is recorded
-as a :class:`Handoff`. ``finish`` answers the user from the handoffs and appends the answer to
-``messages``.
+as an :class:`Assignment`; each routing decision is reported as a ``Handoff`` progress. ``finish``
+answers the user from the assignments and appends the answer to ``messages``.
 
 Guards, each recorded in ``guard`` so the stream shows why the run stopped:
 - ``max_handoffs`` handoffs per request, then finish;
@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -55,7 +55,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, create_model
 
-from mcploom.graphs._nodes import RunnableCallable, as_router, node
+from mcploom.graphs._loop import build_react_loop
+from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import (
     Exchange,
     StructuredCaller,
@@ -63,16 +64,17 @@ from mcploom.graphs._shared import (
     answer_node,
     arun_subgraph,
     drive,
+    report,
     request_text,
     run_subgraph,
     with_instructions,
 )
-from mcploom.graphs.react import build_react_graph
+from mcploom.graphs.types import Handoff
 
 __all__ = [
     "ANSWER_NODE",
     "FINISH",
-    "Handoff",
+    "Assignment",
     "SupervisorState",
     "Worker",
     "build_supervisor_graph",
@@ -131,7 +133,7 @@ class Worker:
     tools: Sequence[BaseTool] = ()
 
 
-class Handoff(TypedDict):
+class Assignment(TypedDict):
     """One task the supervisor handed to a worker, and the worker's reply."""
 
     worker: str
@@ -146,7 +148,7 @@ class SupervisorState(TypedDict):
     """The conversation: user turns and final answers (worker work stays in the subgraphs)."""
     request: str
     """Id of the user turn this run answers; a new one clears ``handoffs``."""
-    handoffs: Annotated[list[Handoff], operator.add]
+    handoffs: Annotated[list[Assignment], operator.add]
     """Tasks handed out for the current request, in order."""
     next: str
     """The supervisor's latest choice: a worker's name or ``"FINISH"``."""
@@ -216,7 +218,7 @@ def _same_task(instruction: str) -> str:
     return " ".join(instruction.casefold().split())
 
 
-def _format_handoffs(handoffs: Sequence[Handoff]) -> str:
+def _format_handoffs(handoffs: Sequence[Assignment]) -> str:
     return "\n".join(
         f"{i}. {h['worker']} was asked: {h['instruction']}\n   Reply: {h['result']}" for i, h in enumerate(handoffs, 1)
     )
@@ -226,7 +228,7 @@ Decisions = Exchange[list[BaseMessage], Any, dict[str, Any]]
 """Supervisor logic: yields prompts, receives decisions, returns the state update."""
 
 
-def _stalled(handoffs: Sequence[Handoff]) -> str | None:
+def _stalled(handoffs: Sequence[Assignment]) -> str | None:
     """The worker whose latest reply repeats one of its earlier replies in this request, if any."""
     if not handoffs:
         return None
@@ -239,7 +241,7 @@ def _stalled(handoffs: Sequence[Handoff]) -> str | None:
     )
 
 
-def _progress(handoffs: Sequence[Handoff]) -> str:
+def _progress(handoffs: Sequence[Assignment]) -> str:
     """The supervisor's last prompt line: the work so far and the question."""
     if not handoffs:
         return "No worker has been asked yet. Who acts first?"
@@ -256,7 +258,7 @@ def build_supervisor_graph(
     workers: Sequence[Worker],
     system_prompt: str | None = None,
     max_handoffs: int = 6,
-    worker_iterations: int = 6,
+    max_iterations: int = 6,
     parse_retries: int = 2,
     approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
@@ -270,9 +272,9 @@ def build_supervisor_graph(
         workers: The team; each becomes a ReAct subgraph and a node named after it.
         system_prompt: Extra instructions for the supervisor and the final answer.
         max_handoffs: Most tasks handed out per request; then the run finishes.
-        worker_iterations: Most model calls in one worker's ReAct loop.
+        max_iterations: Most model calls in one worker's ReAct loop.
         parse_retries: Re-asks after a decision that does not parse.
-        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs.react``).
+        approval: Names of tools whose calls wait for a person's decision (see ``mcploom.graphs._loop``).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name.
 
@@ -316,11 +318,15 @@ def build_supervisor_graph(
                 decision = yield [*messages, HumanMessage(REPEAT_NOTE.format(worker=decision.next))]
         return {**update, "next": FINISH, "instruction": "", "guard": f"repeated handoff to {decision.next}"}
 
+    def reported(update: dict[str, Any]) -> dict[str, Any]:
+        report(Handoff(update["next"], update["instruction"]))
+        return update
+
     def supervisor(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
-        return drive(supervise(state), lambda messages: router.invoke(messages, config))
+        return reported(drive(supervise(state), lambda messages: router.invoke(messages, config)))
 
     async def asupervisor(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
-        return await adrive(supervise(state), lambda messages: router.ainvoke(messages, config))
+        return reported(await adrive(supervise(state), lambda messages: router.ainvoke(messages, config)))
 
     def route_supervisor(state: SupervisorState) -> str:
         """The chosen worker's node, or ``finish``. (Worker names are known only at build time.)"""
@@ -328,12 +334,12 @@ def build_supervisor_graph(
 
     # --- workers ------------------------------------------------------------------------------
 
-    def worker_node(worker: Worker) -> RunnableCallable:
-        agent = build_react_graph(
+    def worker_node(worker: Worker) -> Runnable:
+        agent = build_react_loop(
             model=model,
             tools=worker.tools,
             system_prompt=worker.system_prompt,
-            max_iterations=worker_iterations,
+            max_iterations=max_iterations,
             approval=approval,
             name=worker.name,
         )
@@ -343,7 +349,7 @@ def build_supervisor_graph(
             return WORKER_TASK.format(request=request, instruction=state["instruction"] or request)
 
         def handoff(state: SupervisorState, result: str) -> dict[str, Any]:
-            return {"handoffs": [Handoff(worker=worker.name, instruction=state["instruction"], result=result)]}
+            return {"handoffs": [Assignment(worker=worker.name, instruction=state["instruction"], result=result)]}
 
         def work(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
             return handoff(state, run_subgraph(agent, task(state), config))

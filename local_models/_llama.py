@@ -55,13 +55,24 @@ def _formatter(template: str, eos_token: str, bos_token: str) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token)
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()
+"""Serialises loads. llama-cpp-python silences a load by swapping file descriptors 1 and 2; two
+threads loading at once (the parallel steps of a pattern making their first model call) restored
+each other's swap and left the process without stdout and stderr (2 of 3 tries)."""
+
+
 def load_llama(model_path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int) -> LoadedModel:
-    """Load (once) the GGUF model at ``model_path``.
+    """Load (once per process and settings) the GGUF model at ``model_path``; thread-safe.
 
     Raises:
         ModelLoadError: The file is missing, not a GGUF model, or llama-cpp-python is not installed.
     """
+    with _LOADING:
+        return _load(model_path, n_ctx, n_threads, n_gpu_layers)
+
+
+@lru_cache(maxsize=2)
+def _load(model_path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int) -> LoadedModel:
     path = Path(model_path)
     if not path.is_file():
         raise ModelLoadError(f"Model file {model_path!r} does not exist. Check the path (gguf:/abs/path.gguf).")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcploom.local_models.errors import ModelLoadError
+from mcploom.paths import data_home
 
 __all__ = [
     "CATALOG",
@@ -121,9 +122,8 @@ DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 
 
 def models_dir() -> Path:
-    """Where assembled and pulled models live: ``$MCPLOOM_HOME/models`` (default ``~/.local/share/mcploom``)."""
-    home = os.environ.get("MCPLOOM_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share", "mcploom")
-    return Path(home) / "models"
+    """Where assembled and pulled models live: ``models/`` in the data folder (``mcploom.paths``)."""
+    return data_home() / "models"
 
 
 def resolve_model(name: str | None = None) -> Path:

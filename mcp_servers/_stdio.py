@@ -4,6 +4,11 @@ The SDK's stdio transport drops a line that is not JSON-RPC with only a debug lo
 that sent it waits forever. :func:`run_stdio` serves exactly like ``server.run("stdio")`` but
 answers such a line with ``{"jsonrpc": "2.0", "id": null, "error": {"code": -32700, ...}}``
 (``-32600`` for JSON that is not a JSON-RPC message), as JSON-RPC 2.0 asks, and keeps serving.
+
+It needs the low-level server an ``MCPServer`` drives, which the SDK keeps in the private
+attribute ``_lowlevel_server`` (``MCPServer.run_stdio_async`` uses it the same way; no public
+accessor exists in mcp 2.3). :func:`lowlevel_server` reads it in one place, and
+``tests/mcp_servers/test_stdio_runner.py`` fails with a clear message if an SDK release moves it.
 """
 
 from __future__ import annotations
@@ -11,14 +16,14 @@ from __future__ import annotations
 import logging
 
 import anyio
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
-from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
-__all__ = ["malformed_line_error", "run_stdio"]
+__all__ = ["lowlevel_server", "malformed_line_error", "run_stdio"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +42,16 @@ def malformed_line_error(exc: Exception) -> JSONRPCError:
     )
 
 
+def lowlevel_server(server: MCPServer) -> Server:
+    """The low-level ``Server`` that ``server`` runs on (what ``MCPServer.run_stdio_async`` drives)."""
+    return server._lowlevel_server
+
+
 async def _serve(server: MCPServer) -> None:
-    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async drives, too
+    lowlevel = lowlevel_server(server)
     async with stdio_server() as (read_stream, write_stream):
-        forward, messages = create_context_streams[SessionMessage | Exception](0)
+        # A plain memory stream: the server reads a sender's context only where one is attached.
+        forward, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
 
         async def answer_malformed_lines() -> None:
             async with forward:

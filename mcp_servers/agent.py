@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -43,8 +41,9 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcploom.agents.describe import call_text, clip, progress_text
-from mcploom.agents.patterns import Pattern
-from mcploom.mcp_servers._serve import serve_main
+from mcploom.graphs.types import PATTERN_SUMMARIES, Pattern
+from mcploom.mcp_servers import default_servers
+from mcploom.mcp_servers._serve import ServerCommand, existing_file
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -59,21 +58,17 @@ __all__ = [
     "ToolCallRecord",
     "Usage",
     "create_server",
+    "COMMAND",
     "default_agent_factory",
-    "default_servers",
     "main",
 ]
 
 logger = logging.getLogger(__name__)
 
 AskPattern = Pattern
-"""The agent patterns ``ask`` offers: every one ``Agent`` runs (``mcploom.agents.patterns``)."""
+"""The agent patterns ``ask`` offers: every one ``Agent`` runs (``mcploom.graphs.types``)."""
 
-PATTERN_HELP = (
-    "How the agent works: 'react' reasons and calls tools in a loop (fastest); 'plan_execute' plans steps "
-    "and runs them; 'reflection' drafts, critiques and revises; 'supervisor' routes work among workers, "
-    "one per tool server."
-)
+PATTERN_HELP = "How the agent works: " + "; ".join(f"'{name}' {what}" for name, what in PATTERN_SUMMARIES.items()) + "."
 
 ASK_SETTINGS: Mapping[str, Any] = {"checkpointer": "memory", "approval": "never"}
 """How ``ask``'s agents run: threads live per question in memory (deleted after it), and no call
@@ -117,16 +112,6 @@ class AskResult(BaseModel):
     answer: str = Field(description="The agent's final answer.")
     tool_calls: list[ToolCallRecord] = Field(description="The agent's tool calls, in order.")
     usage: Usage = Field(description="Model tokens spent (zero where the model does not report them).")
-
-
-def default_servers() -> dict[str, Any]:
-    """The agent's tools when no ``--mcp-config`` is given: the utility server, on this interpreter.
-
-    The child inherits only a safe set of environment variables, so ``PYTHONPATH`` names this
-    checkout explicitly (harmless when mcploom is installed).
-    """
-    root = str(Path(__file__).resolve().parent.parent)
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"], "env": {"PYTHONPATH": root}}}
 
 
 def default_agent_factory(model: str = DEFAULT_MODEL, servers: Mapping[str, Any] | str | None = None) -> AgentFactory:
@@ -265,7 +250,7 @@ def create_server(
 
 async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
     """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped afterwards."""
-    from mcploom.agents.events import Answer, Critique, Handoff, PlanUpdate, StepResult, Token, ToolCall, ToolResult
+    from mcploom.agents.events import Answer, Progress, Token, ToolCall, ToolResult
 
     thread_id = uuid.uuid4().hex
     calls: dict[str, ToolCallRecord] = {}
@@ -300,7 +285,7 @@ async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
                 message = f"{event.name} {'failed' if event.is_error else 'returned'}: {event.content}"
                 await report.progress(message)
                 await report.log(message)
-            elif isinstance(event, PlanUpdate | StepResult | Critique | Handoff):
+            elif isinstance(event, Progress):
                 await report.progress(progress_text(event))
             elif isinstance(event, Answer):
                 answer = event
@@ -324,45 +309,57 @@ def _describe(model: str, servers: Mapping[str, Any]) -> str:
     return f"It runs the model {model!r} with tools from the MCP servers: {', '.join(servers) or 'none'}."
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the agent server (stdio, or streamable HTTP with ``--http``)."""
+def _model_spec(text: str) -> str:
+    """An argparse type: a model spec, checked (nothing is loaded)."""
+    from mcploom.agents.errors import ConfigError
+    from mcploom.agents.models import ModelSpec
 
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "-m",
-            "--model",
-            default=os.environ.get("MCPLOOM_MODEL", DEFAULT_MODEL),
-            help="Model spec: local, local:<name>, gguf:<path>, anthropic:<model>, openai:<model>, "
-            "openai-compatible:<url>#<model> (default: $MCPLOOM_MODEL or local).",
-        )
-        parser.add_argument(
-            "--mcp-config",
-            metavar="PATH",
-            help="JSON file with the agent's MCP servers in Claude Desktop's mcpServers shape "
-            "(default: the utility server).",
-        )
+    try:
+        return str(ModelSpec.parse(text))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
-    def factory(args: argparse.Namespace) -> MCPServer:
-        from mcploom.agents.config import load_servers  # light: no langgraph, no model
-        from mcploom.agents.errors import ConfigError
-        from mcploom.agents.models import ModelSpec
 
-        try:
-            ModelSpec.parse(args.model)
-            servers: Mapping[str, Any] | str = default_servers()
-            if args.mcp_config is not None:
-                servers = os.path.abspath(args.mcp_config)
-            names = load_servers(servers)
-        except ConfigError as exc:
-            raise SystemExit(f"mcploom serve agent: {exc}") from None
-        return create_server(
-            default_agent_factory(args.model, servers),
-            about=_describe(args.model, names),
-            destructive=args.mcp_config is not None,
-        )
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from mcploom.agents.models import SPEC_FORMS
 
-    serve_main("agent", factory, argv, description=__doc__.splitlines()[0], add_arguments=add_arguments)
+    parser.add_argument(
+        "--model",
+        "-m",
+        type=_model_spec,
+        default=None,
+        help=f"Model spec: {', '.join(SPEC_FORMS)} (default: $MCPLOOM_MODEL or local).",
+    )
+    parser.add_argument(
+        "--mcp-config",
+        metavar="PATH",
+        type=existing_file,
+        help="JSON file with the agent's MCP servers in Claude Desktop's mcpServers shape (default: the utility server).",
+    )
 
+
+def _from_arguments(args: argparse.Namespace) -> MCPServer:
+    from mcploom.agents.config.servers import load_servers  # light: no langgraph, no model
+    from mcploom.agents.errors import ConfigError
+
+    servers: Mapping[str, Any] | str = default_servers() if args.mcp_config is None else str(args.mcp_config)
+    try:
+        # Read here, not as the option's default, so a config entry never bakes the shell's model in.
+        model = args.model or _model_spec(os.environ.get("MCPLOOM_MODEL") or DEFAULT_MODEL)
+        names = load_servers(servers)
+    except (ConfigError, argparse.ArgumentTypeError) as exc:
+        raise SystemExit(f"mcploom serve agent: {exc}") from None
+    return create_server(
+        default_agent_factory(model, servers),
+        about=_describe(model, names),
+        destructive=args.mcp_config is not None,
+    )
+
+
+COMMAND = ServerCommand("agent", __doc__.splitlines()[0], _from_arguments, _add_arguments)
+"""``python -m mcploom.mcp_servers.agent [--model SPEC] [--mcp-config PATH]`` (``mcploom serve agent``)."""
+
+main = COMMAND.main
 
 if __name__ == "__main__":
     main()

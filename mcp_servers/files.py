@@ -19,11 +19,11 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcploom.mcp_servers._annotations import READ_ONLY, WRITES, WRITES_IDEMPOTENT
 from mcploom.mcp_servers._sandbox import PathPolicyError, Sandbox
-from mcploom.mcp_servers._serve import serve_main
+from mcploom.mcp_servers._serve import ServerCommand, existing_folder
 
 __all__ = ["create_server", "glob_regex", "main"]
 
@@ -103,11 +103,6 @@ class MoveResult(BaseModel):
 
     source: str
     destination: str
-
-
-_READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-_WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
-_WRITE_IDEMPOTENT = _WRITE.model_copy(update={"idempotent_hint": True})
 
 
 @contextmanager
@@ -214,7 +209,7 @@ def create_server(
         """The directories this server may read (and, unless read-only, write)."""
         return [str(root) for root in sandbox.roots]
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def read_text(
         path: Annotated[str, Field(description="File path, relative to the first root or absolute inside a root.")],
         start_line: Annotated[int, Field(ge=1, description="First line to return (1-based).")] = 1,
@@ -239,7 +234,7 @@ def create_server(
             next_start_line=end + 1 if more else None,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def list_dir(
         path: Annotated[str, Field(description="Directory, relative to the first root; '.' is the first root.")] = ".",
     ) -> DirListing:
@@ -267,7 +262,7 @@ def create_server(
                 entries.append(Entry(name=name, type=kind, size=info.st_size if kind == "file" else None))
         return DirListing(path=sandbox.display(real), entries=entries, truncated=len(names) > MAX_LIST_ENTRIES)
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def search(
         pattern: Annotated[
             str,
@@ -316,7 +311,7 @@ def create_server(
             raise ToolError(f"Content is {len(data)} bytes; the write limit is {max_write_bytes}. Write less.")
         return data
 
-    @server.tool(annotations=_WRITE_IDEMPOTENT)
+    @server.tool(annotations=WRITES_IDEMPOTENT)
     def write_text(
         path: Annotated[str, Field(description="File to write, relative to the first root or absolute in a root.")],
         content: Annotated[str, Field(description="The whole new content, UTF-8 text.")],
@@ -335,7 +330,7 @@ def create_server(
             sandbox.write_atomic(parent, name, data)
         return WriteResult(path=sandbox.display(parent / name), bytes_written=len(data), created=not existed)
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITES)
     def edit(
         path: Annotated[str, Field(description="Text file to change.")],
         old_text: Annotated[str, Field(min_length=1, description="Exact text to replace, whitespace included.")],
@@ -377,7 +372,7 @@ def create_server(
                 sandbox.write_atomic(real.parent, real.name, check_size(after.encode("utf-8")))
         return EditResult(path=shown, replacements=count, applied=not dry_run, diff=diff)
 
-    @server.tool(annotations=_WRITE)
+    @server.tool(annotations=WRITES)
     def move(
         source: Annotated[str, Field(description="File or directory to move or rename.")],
         destination: Annotated[str, Field(description="New path (not an existing directory to move into).")],
@@ -430,28 +425,31 @@ def _grep(sandbox: Sandbox, full: Path, needle: str, case_sensitive: bool, max_b
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the files server (stdio, or streamable HTTP with ``--http``)."""
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "roots", nargs="+", metavar="ROOT", type=existing_folder, help="Directory the server may access."
+    )
+    parser.add_argument("--read-only", action="store_true", help="Leave out write_text, edit and move.")
+    parser.add_argument("--max-read-bytes", type=int, default=DEFAULT_MAX_READ_BYTES, help="Bytes per read.")
+    parser.add_argument("--max-write-bytes", type=int, default=DEFAULT_MAX_WRITE_BYTES, help="Bytes per write.")
 
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("roots", nargs="+", metavar="ROOT", help="Directory the server may access.")
-        parser.add_argument("--read-only", action="store_true", help="Leave out write_text, edit and move.")
-        parser.add_argument("--max-read-bytes", type=int, default=DEFAULT_MAX_READ_BYTES, help="Bytes per read.")
-        parser.add_argument("--max-write-bytes", type=int, default=DEFAULT_MAX_WRITE_BYTES, help="Bytes per write.")
 
-    def factory(args: argparse.Namespace) -> MCPServer:
-        try:
-            return create_server(
-                args.roots,
-                read_only=args.read_only,
-                max_read_bytes=args.max_read_bytes,
-                max_write_bytes=args.max_write_bytes,
-            )
-        except PathPolicyError as exc:
-            raise SystemExit(f"mcploom serve files: {exc}") from None
+def _from_arguments(args: argparse.Namespace) -> MCPServer:
+    try:
+        return create_server(
+            args.roots,
+            read_only=args.read_only,
+            max_read_bytes=args.max_read_bytes,
+            max_write_bytes=args.max_write_bytes,
+        )
+    except PathPolicyError as exc:
+        raise SystemExit(f"mcploom serve files: {exc}") from None
 
-    serve_main("files", factory, argv, description=__doc__.splitlines()[0], add_arguments=add_arguments)
 
+COMMAND = ServerCommand("files", __doc__.splitlines()[0], _from_arguments, _add_arguments)
+"""``python -m mcploom.mcp_servers.files ROOT... [--read-only]`` (``mcploom serve files``)."""
+
+main = COMMAND.main
 
 if __name__ == "__main__":
     main()

@@ -13,26 +13,22 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcploom import rag
-from mcploom.agents.paths import data_home
-from mcploom.mcp_servers._serve import serve_main
+from mcploom.mcp_servers._annotations import READ_ONLY, WRITES_IDEMPOTENT
+from mcploom.mcp_servers._serve import ServerCommand, existing_folder, folder
+from mcploom.paths import index_home
+from mcploom.rag.types import SearchMode
 
-__all__ = ["create_server", "default_data_dir", "main"]
-
-
-def default_data_dir() -> Path:
-    """``$MCPLOOM_HOME/rag`` if ``MCPLOOM_HOME`` is set, else ``~/.local/share/mcploom/rag``."""
-    return data_home() / "rag"
+__all__ = ["COMMAND", "create_server", "main"]
 
 
 class Passage(BaseModel):
@@ -99,12 +95,7 @@ class DeleteResult(BaseModel):
     chunks_removed: int
 
 
-_READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 # Ingest replaces the stored chunks of files that changed (not purely additive), and re-running it is a no-op.
-_INGEST = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
-_DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
-
-Mode = Literal["hybrid", "dense", "bm25"]
 
 
 class _Indexes:
@@ -165,7 +156,7 @@ def create_server(
     rerank: bool = False,
     allowed_roots: Sequence[str | Path] = (),
 ) -> MCPServer:
-    """Build the rag server over the index folder ``data_dir`` (default: ``default_data_dir()``).
+    """Build the rag server over the index folder ``data_dir`` (default: ``mcploom.paths.index_home()``).
 
     Args:
         data_dir: Index folder (Chroma data and BM25 indexes).
@@ -175,7 +166,7 @@ def create_server(
         rerank: Rerank search hits with the ONNX cross-encoder (off by default: it did not pay on SciFact).
         allowed_roots: If given, ``ingest`` accepts only paths under these folders.
     """
-    folder = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    folder = Path(data_dir).expanduser() if data_dir is not None else index_home()
     indexes = _Indexes(folder, collection, chroma_host, chroma_port, rerank)
     roots = [Path(r).expanduser().resolve() for r in allowed_roots]
     server = MCPServer(
@@ -186,7 +177,9 @@ def create_server(
         ),
     )
 
-    def do_search(query: str, k: int, name: str | None, filters: dict[str, Any] | None, mode: Mode) -> SearchResult:
+    def do_search(
+        query: str, k: int, name: str | None, filters: dict[str, Any] | None, mode: SearchMode
+    ) -> SearchResult:
         if not query.strip():
             raise ToolError("The query is empty; pass the question or keywords to look for.")
         index = indexes.get(name)
@@ -210,7 +203,7 @@ def create_server(
         ]
         return SearchResult(query=query, collection=index.name, mode=mode, passages=passages, context=hits.context())
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     async def search(
         query: Annotated[str, Field(description="Question or keywords to look for.")],
         k: Annotated[int, Field(description="Number of passages to return.", ge=1, le=50)] = 5,
@@ -219,12 +212,14 @@ def create_server(
             dict[str, Any] | None,
             Field(description="Metadata filter in Chroma syntax, e.g. {'source': '/docs/a.md'}."),
         ] = None,
-        mode: Annotated[Mode, Field(description="hybrid (best), dense (meaning) or bm25 (exact words).")] = "hybrid",
+        mode: Annotated[
+            SearchMode, Field(description="hybrid (best), dense (meaning) or bm25 (exact words).")
+        ] = "hybrid",
     ) -> SearchResult:
         """Search the indexed documents and return the best passages with source, location and score."""
         return await anyio.to_thread.run_sync(do_search, query, k, collection, filters, mode)
 
-    @server.tool(annotations=_INGEST)
+    @server.tool(annotations=WRITES_IDEMPOTENT)
     async def ingest(
         paths: Annotated[list[str], Field(description="Local files or folders (or file:// URLs) to index.")],
         ctx: Context,
@@ -263,14 +258,14 @@ def create_server(
 
         return await anyio.to_thread.run_sync(run)
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def list_collections() -> CollectionList:
         """List the document collections in this index."""
         return CollectionList(
             collections=[CollectionInfo(name=n, default=n == indexes.default) for n in indexes.names()]
         )
 
-    @server.tool(annotations=_DELETE)
+    @server.tool(annotations=WRITES_IDEMPOTENT)
     async def delete_document(
         source: Annotated[str, Field(description="The source path exactly as search returns it.")],
         collection: Annotated[str | None, Field(description="Collection to delete from.")] = None,
@@ -326,30 +321,36 @@ def create_server(
     return server
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the rag server (stdio, or streamable HTTP with ``--http``)."""
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=folder, default=None, help="Index folder (default: $MCPLOOM_HOME/rag).")
+    parser.add_argument("--collection", default=rag.DEFAULT_COLLECTION, help="Default collection.")
+    parser.add_argument("--chroma-host", default=None, help="Chroma server host (default: embedded store).")
+    parser.add_argument("--chroma-port", type=int, default=8000, help="Chroma server port.")
+    parser.add_argument("--rerank", action="store_true", help="Rerank hits with the ONNX cross-encoder.")
+    parser.add_argument(
+        "--allow-root",
+        action="append",
+        type=existing_folder,
+        default=[],
+        help="Only ingest files under this folder (repeatable).",
+    )
 
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data-dir", type=Path, default=None, help="Index folder (default: $MCPLOOM_HOME/rag).")
-        parser.add_argument("--collection", default=rag.DEFAULT_COLLECTION, help="Default collection.")
-        parser.add_argument("--chroma-host", default=None, help="Chroma server host (default: embedded store).")
-        parser.add_argument("--chroma-port", type=int, default=8000, help="Chroma server port.")
-        parser.add_argument("--rerank", action="store_true", help="Rerank hits with the ONNX cross-encoder.")
-        parser.add_argument(
-            "--allow-root", action="append", default=[], help="Only ingest files under this folder (repeatable)."
-        )
 
-    def factory(args: argparse.Namespace) -> MCPServer:
-        return create_server(
-            args.data_dir,
-            collection=args.collection,
-            chroma_host=args.chroma_host,
-            chroma_port=args.chroma_port,
-            rerank=args.rerank,
-            allowed_roots=args.allow_root,
-        )
+def _from_arguments(args: argparse.Namespace) -> MCPServer:
+    return create_server(
+        args.data_dir,
+        collection=args.collection,
+        chroma_host=args.chroma_host,
+        chroma_port=args.chroma_port,
+        rerank=args.rerank,
+        allowed_roots=args.allow_root,
+    )
 
-    serve_main("rag", factory, argv, description=__doc__.splitlines()[0], add_arguments=add_arguments)
+
+COMMAND = ServerCommand("rag", __doc__.splitlines()[0], _from_arguments, _add_arguments)
+"""``python -m mcploom.mcp_servers.rag [--data-dir DIR] [--allow-root DIR]...`` (``mcploom serve rag``)."""
+
+main = COMMAND.main
 
 
 if __name__ == "__main__":

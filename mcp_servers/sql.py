@@ -21,10 +21,10 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcploom.mcp_servers._serve import serve_main
+from mcploom.mcp_servers._annotations import READ_ONLY
+from mcploom.mcp_servers._serve import ServerCommand, existing_file
 
 __all__ = ["DatabaseOpenError", "connect_readonly", "create_server", "main"]
 
@@ -160,9 +160,6 @@ class QueryResult(BaseModel):
     elapsed_ms: float
 
 
-_READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-
-
 def create_server(
     db_path: str | os.PathLike[str], *, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS
 ) -> MCPServer:
@@ -202,7 +199,7 @@ def create_server(
         _, rows, _ = run("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")
         return ";\n\n".join(row[0] for row in rows) + ";\n"
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def list_tables() -> TableList:
         """List the tables and views in the database."""
         _, rows, _ = run(
@@ -211,7 +208,7 @@ def create_server(
         )
         return TableList(tables=[TableSummary(name=name, type=kind) for name, kind in rows])
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def describe(
         table: Annotated[str, Field(description="Table or view name, exactly as list_tables shows it.")],
     ) -> TableDescription:
@@ -239,7 +236,7 @@ def create_server(
             sql=sql[0][0] if sql else None,
         )
 
-    @server.tool(annotations=_READ)
+    @server.tool(annotations=READ_ONLY)
     def query(
         sql: Annotated[str, Field(max_length=MAX_SQL_CHARS, description="One SELECT (or WITH ... SELECT) statement.")],
         limit: Annotated[int | None, Field(ge=1, description="Most rows to return (default 100).")] = None,
@@ -277,22 +274,25 @@ def _explain(exc: sqlite3.Error | sqlite3.Warning, timeout_s: float) -> str:
     return f"SQLite error: {text}. Check table and column names with list_tables and describe."
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the sql server (stdio, or streamable HTTP with ``--http``)."""
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "db_path", metavar="DB_PATH", type=existing_file, help="Existing SQLite database file (opened read-only)."
+    )
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="Seconds per query.")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Largest allowed row limit.")
 
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("db_path", metavar="DB_PATH", help="Existing SQLite database file (opened read-only).")
-        parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="Seconds per query.")
-        parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Largest allowed row limit.")
 
-    def factory(args: argparse.Namespace) -> MCPServer:
-        try:
-            return create_server(args.db_path, timeout_s=args.timeout, max_rows=args.max_rows)
-        except DatabaseOpenError as exc:
-            raise SystemExit(f"mcploom serve sql: {exc}") from None
+def _from_arguments(args: argparse.Namespace) -> MCPServer:
+    try:
+        return create_server(args.db_path, timeout_s=args.timeout, max_rows=args.max_rows)
+    except DatabaseOpenError as exc:
+        raise SystemExit(f"mcploom serve sql: {exc}") from None
 
-    serve_main("sql", factory, argv, description=__doc__.splitlines()[0], add_arguments=add_arguments)
 
+COMMAND = ServerCommand("sql", __doc__.splitlines()[0], _from_arguments, _add_arguments)
+"""``python -m mcploom.mcp_servers.sql DB_PATH`` (``mcploom serve sql``)."""
+
+main = COMMAND.main
 
 if __name__ == "__main__":
     main()

@@ -5,21 +5,20 @@ Run it with ``python -m mcp_servers.utility`` (stdio) or ``--http --port 8000``.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcploom.mcp_servers._serve import serve_main
+from mcploom.mcp_servers._annotations import READ_ONLY
+from mcploom.mcp_servers._serve import ServerCommand
 
 __all__ = ["create_server", "evaluate", "main"]
 
@@ -146,14 +145,11 @@ def _answer(moment: datetime, zone: str) -> TimeAnswer:
     return TimeAnswer(timezone=zone, iso=moment.isoformat(timespec="seconds"), weekday=moment.strftime("%A"))
 
 
-_PURE = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-
-
 def create_server() -> MCPServer:
     """Build the utility server with its ``calculate``, ``now`` and ``convert_time`` tools."""
     server = MCPServer("mcploom-utility", instructions="Exact arithmetic and the current time.")
 
-    @server.tool(annotations=_PURE)
+    @server.tool(annotations=READ_ONLY)
     def calculate(
         expression: Annotated[
             str, Field(description="Arithmetic expression, e.g. '1234 * 5678' or 'sqrt(2) * (3 + 4)'.")
@@ -165,14 +161,14 @@ def create_server() -> MCPServer:
         except ValueError as exc:
             raise ToolError(str(exc)) from None
 
-    @server.tool(annotations=_PURE.model_copy(update={"idempotent_hint": False}))
+    @server.tool(annotations=READ_ONLY.model_copy(update={"idempotent_hint": False}))
     def now(
         timezone: Annotated[str, Field(description="IANA time zone name, e.g. 'UTC' or 'Asia/Tokyo'.")] = "UTC",
     ) -> TimeAnswer:
         """Get the current date and time in a time zone."""
         return _answer(datetime.now(_zone(timezone)), timezone)
 
-    @server.tool(annotations=_PURE)
+    @server.tool(annotations=READ_ONLY)
     def convert_time(
         time: Annotated[str, Field(description="ISO 8601 date and time, e.g. '2026-03-01T09:30'.")],
         from_timezone: Annotated[str, Field(description="Zone the time is in (IANA name).")],
@@ -190,13 +186,10 @@ def create_server() -> MCPServer:
     return server
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the utility server (stdio, or streamable HTTP with ``--http``)."""
+COMMAND = ServerCommand("utility", __doc__.splitlines()[0], lambda _: create_server())
+"""``python -m mcploom.mcp_servers.utility`` (``mcploom serve utility``)."""
 
-    def factory(_: argparse.Namespace) -> MCPServer:
-        return create_server()
-
-    serve_main("utility", factory, argv, description=__doc__.splitlines()[0])
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ servers, ``python -m mcploom.mcp_servers.<name>``), ``mcploom.rag`` (hybrid retr
 
 Example:
     >>> from mcploom import Agent
-    >>> with Agent(model="local") as agent:  # doctest: +SKIP
+    >>> from mcploom.mcp_servers import default_servers  # the utility server: calculator, clock
+    >>> with Agent(model="local", servers=default_servers()) as agent:  # doctest: +SKIP
     ...     print(agent.run("What is 1234 * 5678? Use the calculator.").answer)
     7006652
 """

@@ -22,9 +22,10 @@ EXPECTED_ANSWERS = {
     "plan_execute.py": 491,
     "reflection.py": 12,
     "supervisor.py": 120,
+    "debate.py": 443,
 }
 """Each example and the number its answer must end on (17 * 23 + 100 = 491, sqrt(144) = 12, the
-widgets line of the inventory file the supervisor example writes). The last number, not any
+widgets line of the inventory file the supervisor example writes, 17 * 24 + 35 = 443). The last number, not any
 number: "... is 491. Adding 100 to this result gives us 591." (seen) mentions 491 and is wrong."""
 
 

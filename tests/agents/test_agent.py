@@ -85,7 +85,7 @@ def test_plain_python_function_is_a_tool_and_threads_continue():
 
 
 def test_unknown_pattern_is_a_config_error():
-    with pytest.raises(ConfigError, match="Unknown pattern 'swarm'"):
+    with pytest.raises(ConfigError, match="unknown pattern 'swarm'. Use one of: react"):
         Agent(model=scripted(), pattern="swarm")  # type: ignore[arg-type]
 
 

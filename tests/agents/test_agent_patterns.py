@@ -118,20 +118,35 @@ def test_react_with_samples_runs_self_consistency():
     model = scripted("42", "41", "42")
     with Agent(model=model, checkpointer="memory", options={"samples": 3}) as agent:
         result = agent.run("6*7?")
+        assert set(agent.graph.get_graph().nodes) == {"__start__", "sample", "vote", "__end__"}
     assert result.answer == "42"
-    assert agent.answer_node == "vote"
+
+
+def test_every_option_the_readme_lists_for_react_is_accepted():
+    """Issue #9, bug 1: ``temperature`` went to the factory unstripped and raised a TypeError."""
+    with Agent(model=scripted("7"), servers={}, checkpointer="memory", options={"temperature": 0.5}) as agent:
+        assert agent.run("3+4?").answer == "7"
+    with Agent(
+        model=scripted("7", "7"), servers={}, checkpointer="memory", options={"samples": 2, "temperature": 0.5}
+    ) as agent:
+        assert agent.run("3+4?").answer == "7"
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"pattern": "swarm"}, "Unknown pattern 'swarm'"),
+        ({"pattern": "swarm"}, "At Agent\\(pattern=...\\): unknown pattern 'swarm'"),
         ({"pattern": "plan_execute", "options": {"max_stepz": 3}}, "Unknown option 'max_stepz' .*max_steps"),
         ({"pattern": "react", "workers": {"a": {"description": "x"}}}, "workers are for the supervisor"),
         ({"pattern": "supervisor", "workers": {"a": {"description": "x", "tools": ["nope*"]}}}, "matches no tool"),
         ({"pattern": "supervisor", "workers": {"a": {"tools": ["add"]}}}, "needs a description"),
         ({"pattern": "supervisor", "workers": {"a": {"description": "x", "servers": ["sql"]}}}, "not configured"),
-        ({"approval": "sometimes"}, "Unknown approval 'sometimes'"),
+        ({"approval": "sometimes"}, "unknown approval 'sometimes'"),
+        ({"max_iterations": 0}, "At Agent\\(max_iterations=...\\): expected a positive integer"),
+        (
+            {"options": {"temperature": 0.5, "seed": 3}},
+            "Unknown option 'seed' for pattern 'react'; it takes: samples, temperature",
+        ),
         ({"pattern": "plan_execute", "options": {"max_steps": 0}}, "Pattern 'plan_execute': .*max_steps"),
         ({"pattern": "supervisor", "workers": {"FINISH": {"description": "x"}}}, "Pattern 'supervisor': .*FINISH"),
     ],

@@ -190,7 +190,6 @@ async def test_sigkill_mid_run_loses_no_completed_step(moment, done_before_kill,
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.agents.crash_child", *args],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stderr=subprocess.PIPE,
         text=True,
     )

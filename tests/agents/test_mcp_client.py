@@ -90,7 +90,16 @@ async def toolkit() -> AsyncIterator[MCPToolkit]:
 def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The utility server over streamable HTTP on a free port, once it accepts connections."""
     port = free_port()
-    command = [sys.executable, "-m", "mcploom.mcp_servers.utility", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mcploom.mcp_servers.utility",
+        "--http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with tempfile.TemporaryFile() as log, subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log) as process:
         try:
             deadline = time.monotonic() + 30

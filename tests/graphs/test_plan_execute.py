@@ -202,11 +202,11 @@ def test_tool_error_in_a_step_reaches_the_executor_and_the_replanner_recovers():
     assert [r["result"] for r in result["results"]] == ["broken failed: it cannot handle 3", "3"]
 
 
-def test_step_iterations_limit_the_executor_loop():
+def test_max_iterations_limit_the_executor_loop():
     model = ScriptedChatModel.script(
         [plan((1, "loop", [])), tool_call("multiply", a=1, b=1), "forced answer", replan("finish"), "answer"]
     )
-    result = run(build_plan_execute_graph(model=model, tools=[multiply], step_iterations=2), "go")
+    result = run(build_plan_execute_graph(model=model, tools=[multiply], max_iterations=2), "go")
     assert result["results"][0]["result"] == "forced answer"
     assert calls == ["multiply(1,1)"]
 
@@ -421,7 +421,7 @@ def test_structured_schemas_are_bound_as_tools():
     [
         ({"max_steps": 0}, "max_steps must be at least 1, got 0"),
         ({"max_replans": -1}, "max_replans must be 0 or more, got -1"),
-        ({"step_iterations": 0}, "max_iterations must be at least 1, got 0"),
+        ({"max_iterations": 0}, "max_iterations must be at least 1, got 0"),
         ({"parse_retries": -1}, "parse retries must be 0 or more, got -1"),
     ],
 )

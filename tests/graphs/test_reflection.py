@@ -124,9 +124,9 @@ def test_tool_error_in_the_fact_check_is_observed_and_the_loop_goes_on():
     assert result["findings"] == "Could not check: index offline." and result["messages"][-1].content == "Paris."
 
 
-def test_check_iterations_limit_the_fact_check_loop():
+def test_max_iterations_limit_the_fact_check_loop():
     model = ScriptedChatModel.script(["Paris.", tool_call("search", query="x"), "checked once", grade(9)])
-    result = run(build_reflection_graph(model=model, tools=[search], check_iterations=2), "go")
+    result = run(build_reflection_graph(model=model, tools=[search], max_iterations=2), "go")
     assert result["findings"] == "checked once" and calls == ["search(x)"]
 
 

@@ -247,11 +247,11 @@ def test_tool_error_in_a_worker_is_observed_and_the_supervisor_reroutes():
     assert [h["result"] for h in result["handoffs"]] == ["flaky failed on 3", "3"]
 
 
-def test_worker_iterations_limit_the_worker_loop():
+def test_max_iterations_limit_the_worker_loop():
     model = ScriptedChatModel.script(
         [route("analyst", "loop"), tool_call("multiply", a=1, b=1), "forced", route(FINISH), "ok"]
     )
-    result = run(build_supervisor_graph(model=model, workers=TEAM, worker_iterations=2), "go")
+    result = run(build_supervisor_graph(model=model, workers=TEAM, max_iterations=2), "go")
     assert result["handoffs"][0]["result"] == "forced" and calls == ["multiply(1,1)"]
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.local_model
 
 @pytest.fixture(scope="module")
 def model():
-    local_models = pytest.importorskip("local_models")
+    local_models = pytest.importorskip("mcploom.local_models")
     try:
         path = local_models.resolve_model()
     except local_models.ModelLoadError as exc:
@@ -89,3 +89,23 @@ async def test_async_invoke_answers(model):
 def test_unknown_generation_option_is_rejected(model):
     with pytest.raises(TypeError, match=r"Unknown generation options \['temprature'\]"):
         model.invoke("hi", temprature=0.5)
+
+
+def test_two_threads_loading_at_once_leave_stdout_and_stderr_working(model):
+    """Parallel plan steps or debaters make their first model call together: two loads at once
+    each swap file descriptors 1 and 2 to silence llama.cpp, and used to leave the process
+    without stdout and stderr (2 of 3 tries before the load lock)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "from mcploom.local_models import ChatLlamaCpp\n"
+        "models = [ChatLlamaCpp(model_path=sys.argv[1], max_tokens=4) for _ in range(2)]\n"
+        "threads = [threading.Thread(target=m.invoke, args=('hi',)) for m in models]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print('stdout works', flush=True); print('stderr works', file=sys.stderr, flush=True)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, model.model_path], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "stdout works\n" and "stderr works" in result.stderr

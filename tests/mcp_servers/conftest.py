@@ -19,7 +19,7 @@ from mcp import StdioServerParameters
 from tests.net import free_port, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_ENV = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+SERVER_ENV = {"PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @pytest.fixture

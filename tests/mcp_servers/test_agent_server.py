@@ -21,7 +21,7 @@ from mcp import Client
 
 import mcploom.mcp_servers.agent as agent_server
 from mcploom.agents.agent import Agent, Pattern
-from mcploom.agents.claude_config import build_servers
+from mcploom.agents.config.claude_desktop import build_servers
 from mcploom.agents.errors import ConfigError
 from mcploom.mcp_servers.agent import ASK_SETTINGS, AskPattern, create_server, default_servers
 from tests.fakes import ScriptedChatModel, tool_call
@@ -197,9 +197,8 @@ async def test_an_agent_that_cannot_be_built_is_a_tool_error(quiet_sdk_logs) -> 
 def test_claude_config_entry_for_the_agent(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "tools.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
-    servers = build_servers(
-        ["agent"], agent_model="anthropic:claude-x", extra_args={"agent": ["--mcp-config", "./tools.json"]}
-    )
+    monkeypatch.setenv("MCPLOOM_MODEL", "openai:gpt-x")  # the shell's model is not Claude Desktop's
+    servers = build_servers([("agent", ["--model", "anthropic:claude-x", "--mcp-config", "./tools.json"])])
     assert servers["mcploom-agent"]["args"] == [
         "-m",
         "mcploom.mcp_servers.agent",
@@ -208,11 +207,9 @@ def test_claude_config_entry_for_the_agent(tmp_path: Path, monkeypatch) -> None:
         "--mcp-config",
         str(tmp_path / "tools.json"),
     ]
-    assert build_servers(["agent"])["mcploom-agent"]["args"] == ["-m", "mcploom.mcp_servers.agent"]
+    assert build_servers([("agent", [])])["mcploom-agent"]["args"] == ["-m", "mcploom.mcp_servers.agent"]
     with pytest.raises(ConfigError, match="unknown backend"):
-        build_servers(["agent"], agent_model="nope:x")
-    with pytest.raises(ConfigError, match="At --agent-model: the agent server is not in --servers"):
-        build_servers(["utility"], agent_model="local")
+        build_servers([("agent", ["--model", "nope:x"])])
 
 
 # --- real processes ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mcploom.agents.claude_config import build_servers
+from mcploom.agents.config.claude_desktop import build_servers
 
 pytestmark = [
     pytest.mark.npx,
@@ -45,7 +45,8 @@ def _inspector(config: Path, server: str, *args: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", list(CALLS))
 def test_inspector_lists_and_calls_tools(name: str, files_root: Path, sample_db: Path, tmp_path: Path) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    servers = build_servers([name], files_roots=[files_root], sql_db=sample_db)
+    args = {"utility": [], "files": [str(files_root)], "sql": [str(sample_db)]}
+    servers = build_servers([(name, args[name])])
     config.write_text(json.dumps({"mcpServers": servers}))
     server = f"mcploom-{name}"
 

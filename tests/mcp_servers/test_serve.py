@@ -17,7 +17,9 @@ INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"nam
 def test_malformed_lines_get_json_rpc_errors_from_the_command_line_server(
     name: str, server_args, tmp_path: Path
 ) -> None:
-    server = RawStdio([sys.executable, "-m", f"mcploom.mcp_servers.{name}", *server_args(name)], tmp_path / "stderr.log")
+    server = RawStdio(
+        [sys.executable, "-m", f"mcploom.mcp_servers.{name}", *server_args(name)], tmp_path / "stderr.log"
+    )
     try:
         server.request(1, "initialize", INIT)
         server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})

@@ -12,7 +12,7 @@ from mcp import Client, StdioServerParameters
 from .conftest import REPO_ROOT, SERVER_ENV
 
 RUN_UTILITY = (
-    "from mcp_servers._stdio import run_stdio; from mcp_servers.utility import create_server; "
+    "from mcploom.mcp_servers._stdio import run_stdio; from mcploom.mcp_servers.utility import create_server; "
     "run_stdio(create_server())"
 )
 
@@ -79,3 +79,17 @@ def test_malformed_lines_get_a_json_rpc_error_and_the_server_goes_on() -> None:
     assert all("one JSON-RPC 2.0 message per line" in error["message"] for error in errors)
     assert all(reply["id"] is None for reply in replies if "error" in reply)
     assert replies[-1]["result"]["structuredContent"]["result"] == 4
+
+
+def test_the_sdk_still_keeps_the_low_level_server_where_run_stdio_reads_it() -> None:
+    from mcp.server.lowlevel import Server
+
+    from mcploom.mcp_servers._stdio import lowlevel_server
+    from mcploom.mcp_servers.utility import create_server
+
+    found = getattr(create_server(), "_lowlevel_server", None)
+    assert isinstance(found, Server), (
+        "mcp's MCPServer no longer keeps its low-level Server in `_lowlevel_server` (an SDK release moved it). "
+        "Every mcploom server's stdio transport needs it: update mcp_servers/_stdio.py's lowlevel_server()."
+    )
+    assert lowlevel_server(create_server()) is not None

@@ -209,9 +209,9 @@ def test_sql_missing_database_fails_at_startup_with_a_clear_message(tmp_path: Pa
         capture_output=True,
         timeout=30,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # a usage error from the server's own parser
     assert done.stdout == b""
-    assert b"No SQLite database at" in done.stderr
+    assert b"argument DB_PATH: no file at" in done.stderr
     assert not missing.exists()
 
 
@@ -224,5 +224,5 @@ def test_files_missing_root_fails_at_startup_with_a_clear_message(tmp_path: Path
         capture_output=True,
         timeout=30,
     )
-    assert done.returncode == 1 and done.stdout == b""
+    assert done.returncode == 2 and done.stdout == b""
     assert b"is not an existing directory" in done.stderr

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-import mcploom.agents.config
-from mcploom.agents.config import HttpServer, StdioServer, load_servers
+import mcploom.agents.config.servers
+from mcploom.agents.config.servers import HttpServer, StdioServer, load_servers
 from mcploom.agents.errors import ConfigError
 from mcploom.agents.mcp_client import MCPToolkit
 
@@ -77,7 +77,7 @@ def test_type_key_from_other_clients_is_accepted() -> None:
 
 
 def test_unknown_keys_are_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="mcploom.agents.config"):
+    with caplog.at_level(logging.WARNING, logger="mcploom.agents.config.servers"):
         servers = load_servers({"a": {"command": "srv", "disabled": False, "autoApprove": []}})
     assert servers["a"].command == "srv"
     assert "At mcpServers.a: ignoring keys mcploom does not use: autoApprove, disabled" in caplog.text
@@ -205,5 +205,5 @@ def test_toolkit_validates_on_construction(tmp_path: Path) -> None:
 
 
 def test_docstring_examples() -> None:
-    results = doctest.testmod(mcploom.agents.config)
+    results = doctest.testmod(mcploom.agents.config.servers)
     assert results.attempted > 0 and results.failed == 0

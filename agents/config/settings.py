@@ -15,7 +15,7 @@ script picks a whole setup by name::
     [agents.default]                  # a named agent; every key is optional
     model = "fast"                    # a [models] name or a model spec ("local", "openai:gpt-5.5", ...)
     servers = ["utility"]             # names from [mcpServers]; left out = all of them, [] = none
-    pattern = "react"                 # react | plan_execute | reflection | supervisor
+    pattern = "react"                 # react | plan_execute | reflection | supervisor | debate
     system_prompt = "Be brief."
     checkpointer = "sqlite:threads.sqlite"    # memory | sqlite:<path> | <path>.sqlite | postgresql://...
     approval = "destructive"          # destructive | always | never
@@ -46,10 +46,13 @@ is absolute), ``trace`` files, ``gguf:`` models and a server's ``cwd``. A stdio 
 expanded in checkpointer, trace and ``gguf:`` paths; server entries reach the server exactly as
 written, as in Claude Desktop.
 
-Checks: the whole file is checked on every load, not just the chosen agent: unknown keys, value
-types, model specs (nothing is loaded), server entries (:func:`mcploom.agents.config.load_servers`; like
-Claude Desktop it ignores, with a warning, entry keys other clients add), server names. Pattern
-options and model options pass through: the agent and the model loader check them.
+Checks: the whole file is checked on every load, not just the chosen agent: unknown keys, model
+specs (nothing is loaded), server entries (:func:`mcploom.agents.config.servers.load_servers`;
+like Claude Desktop it ignores, with a warning, entry keys other clients add), server names, and
+every ``[agents.<name>]`` value by the rule ``Agent`` checks its argument with
+(``mcploom.agents.parameters``, where each key's meaning is), and pattern options by name
+against the pattern's graph factory. Option values and model options pass through: the graph
+and the model loader check them.
 """
 
 from __future__ import annotations
@@ -61,22 +64,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any
 
-from mcploom.agents.checkpoint_spec import POSTGRES_SCHEMES, SQLITE_SUFFIXES, sqlite_path
-from mcploom.agents.config import StdioServer, load_servers, read_config_text
+from mcploom.agents.config.checkpointers import POSTGRES_SCHEMES, sqlite_path
+from mcploom.agents.config.servers import StdioServer, load_servers, read_config_text
 from mcploom.agents.errors import ConfigError
 from mcploom.agents.models import ModelSpec
-from mcploom.agents.paths import data_home
-from mcploom.agents.patterns import PATTERNS, Pattern
+from mcploom.agents.parameters import PARAMETERS, check_setting, describe_value
+from mcploom.agents.patterns import check_options
+from mcploom.paths import data_home
 
 __all__ = [
     "CONFIG_ENV_VAR",
     "EXAMPLE_CONFIG",
-    "AgentSettings",
-    "Approval",
-    "Pattern",
-    "WorkerSettings",
     "default_config_path",
     "load_agent_settings",
 ]
@@ -86,9 +86,6 @@ CONFIG_ENV_VAR = "MCPLOOM_CONFIG"
 
 LOCAL_CONFIG_NAME = "mcploom.toml"
 """The config file looked for in the current directory."""
-
-Approval = Literal["destructive", "always", "never"]
-"""Which tool calls wait for the user's approval: those marked destructive, all, or none."""
 
 EXAMPLE_CONFIG = """\
 [mcpServers.utility]
@@ -101,36 +98,9 @@ model = "local"
 """The smallest useful config file, shown when none is found."""
 
 
-class WorkerSettings(TypedDict, total=False):
-    """One supervisor worker, as ``Agent``'s ``workers`` values take it."""
-
-    description: str
-    system_prompt: str
-    tools: list[str]
-    servers: list[str]
-
-
-class AgentSettings(TypedDict, total=False):
-    """Keyword arguments for ``Agent``; keys the file leaves out are absent, so its defaults apply."""
-
-    model: str
-    servers: dict[str, dict[str, Any]]
-    pattern: Pattern
-    system_prompt: str
-    checkpointer: str
-    approval: Approval
-    approval_tools: list[str]
-    workers: dict[str, WorkerSettings]
-    options: dict[str, Any]
-    max_iterations: int
-    call_timeout: float | None
-    model_options: dict[str, Any]
-    trace: bool | str
-
-
 _TOP_KEYS = ("agents", "mcpServers", "models")
-_AGENT_KEYS = tuple(AgentSettings.__annotations__)
-_WORKER_KEYS = tuple(WorkerSettings.__annotations__)
+_AGENT_KEYS = tuple(name for name, parameter in PARAMETERS.items() if parameter.in_file)
+"""An ``[agents.<name>]`` table's keys: ``Agent``'s settings (``mcploom.agents.parameters``)."""
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -151,7 +121,7 @@ def default_config_path() -> Path:
     return local if local.is_file() else data_home() / "config.toml"
 
 
-def load_agent_settings(name: str | None = None, path: str | os.PathLike[str] | None = None) -> AgentSettings:
+def load_agent_settings(name: str | None = None, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Read the config file and return one agent's keyword arguments for ``Agent``.
 
     Args:
@@ -242,10 +212,14 @@ class _At:
         """The table under ``key`` in this one."""
         return _At(self.file, f"{self.table}.{_toml_key(key)}" if self.table else _toml_key(key))
 
+    def where(self, key: str | None = None) -> str:
+        """``<file> [<table>] <key>``: where a value is, for messages."""
+        table = f"[{self.table}]" if self.table else "(top level)"
+        return f"{self.file} {table}{f' {_toml_key(key)}' if key else ''}"
+
     def error(self, key: str | None, message: str) -> ConfigError:
         """An error about ``key`` in this table (or the table itself), as ``At <file> [<table>] <key>: ...``."""
-        where = f"[{self.table}]" if self.table else "(top level)"
-        return ConfigError(f"At {self.file} {where}{f' {_toml_key(key)}' if key else ''}: {message}")
+        return ConfigError(f"At {self.where(key)}: {message}")
 
     @property
     def folder(self) -> Path:
@@ -282,44 +256,26 @@ def _table(parent: Mapping[str, Any], key: str, at: _At) -> dict[str, Any]:
     value = parent.get(key, {})
     if not isinstance(value, dict):
         raise at.error(
-            key, f"expected a table, got {_describe(value)}. Write it as [{at.child(key).table}] with keys under it."
+            key,
+            f"expected a table, got {describe_value(value)}. Write it as [{at.child(key).table}] with keys under it.",
         )
     return value
 
 
 def _string(value: Any, at: _At, key: str, example: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise at.error(key, f"expected a non-empty string, got {_describe(value)}. Write {_toml_key(key)} = {example}.")
+        raise at.error(
+            key, f"expected a non-empty string, got {describe_value(value)}. Write {_toml_key(key)} = {example}."
+        )
     return value
 
 
 def _strings(value: Any, at: _At, key: str, example: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise at.error(
-            key, f"expected an array of strings, got {_describe(value)}. Write {_toml_key(key)} = {example}."
+            key, f"expected an array of strings, got {describe_value(value)}. Write {_toml_key(key)} = {example}."
         )
     return list(value)
-
-
-def _choice(value: Any, choices: tuple[str, ...], at: _At, key: str) -> Any:
-    if value in choices:
-        return value
-    if isinstance(value, str):
-        problem = f"unknown {key} {value!r}.{_did_you_mean(value, choices)}"
-    else:
-        problem = f"expected a string, got {_describe(value)}."
-    raise at.error(key, f"{problem} Use one of: {', '.join(choices)}.")
-
-
-def _describe(value: Any) -> str:
-    """A TOML value as its type and value, e.g. ``a string ('8')``."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    kinds = {str: "a string", int: "an integer", float: "a number", list: "an array", dict: "a table"}
-    for python_type, label in kinds.items():
-        if isinstance(value, python_type):
-            return label if python_type in (list, dict) else f"{label} ({value!r})"
-    return f"a {type(value).__name__} ({value})"
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -344,7 +300,7 @@ def _models(table: Mapping[str, Any], at: _At) -> dict[str, _Model]:
         else:
             raise at.error(
                 name,
-                f"expected a model spec string or a table with a spec, got {_describe(value)}. "
+                f"expected a model spec string or a table with a spec, got {describe_value(value)}. "
                 f'Write {_toml_key(name)} = "local" or {_toml_key(name)} = {{ spec = "local", temperature = 0.2 }}.',
             )
         try:
@@ -409,9 +365,9 @@ def _choose_agent(agents: Mapping[str, Any], name: str | None, file: Path) -> st
 
 def _agent(
     table: Mapping[str, Any], at: _At, models: Mapping[str, _Model], servers: Mapping[str, dict[str, Any]]
-) -> AgentSettings:
+) -> dict[str, Any]:
     _check_keys(table, _AGENT_KEYS, at)
-    settings: AgentSettings = {}
+    settings: dict[str, Any] = {}
     model_options: dict[str, Any] = {}
     if "model" in table:
         model = _agent_model(_string(table["model"], at, "model", '"local"'), at, models)
@@ -425,34 +381,24 @@ def _agent(
         else list(servers)
     )
     settings["servers"] = {name: servers[name] for name in selected}
-    pattern = _choice(table.get("pattern", "react"), PATTERNS, at, "pattern")
-    if "pattern" in table:
-        settings["pattern"] = pattern
-    if "system_prompt" in table:
-        settings["system_prompt"] = _string(table["system_prompt"], at, "system_prompt", '"Be brief."')
-    if "checkpointer" in table:
-        settings["checkpointer"] = _checkpointer(table["checkpointer"], at)
-    if "approval" in table:
-        settings["approval"] = _choice(table["approval"], get_args(Approval), at, "approval")
-    if "approval_tools" in table:
-        settings["approval_tools"] = _strings(table["approval_tools"], at, "approval_tools", '["write_*"]')
-    if "workers" in table:
-        if pattern != "supervisor":
-            raise at.error(
-                "workers",
-                f"workers belong to the supervisor pattern, not {pattern!r}. "
-                'Set pattern = "supervisor" or remove the workers.',
-            )
-        workers = _table(table, "workers", at)
-        settings["workers"] = {name: _worker(workers[name], at.child("workers"), name, selected) for name in workers}
-    if "options" in table:
-        settings["options"] = _table(table, "options", at)
-    if "max_iterations" in table:
-        settings["max_iterations"] = _max_iterations(table["max_iterations"], at)
-    if "call_timeout" in table:
-        settings["call_timeout"] = _call_timeout(table["call_timeout"], at)
-    if "trace" in table:
-        settings["trace"] = _trace(table["trace"], at)
+    for key in _AGENT_KEYS:
+        if key in table and key not in settings:
+            settings[key] = check_setting(key, table[key], at.where(key))
+    if "workers" in settings:
+        _check_worker_servers(settings["workers"], selected, at.child("workers"))
+    pattern = settings.get("pattern", "react")
+    for key, options, workers in (
+        ("workers", None, settings.get("workers")),
+        ("options", settings.get("options"), None),
+    ):
+        try:
+            check_options(pattern, options, workers)
+        except ConfigError as exc:
+            raise at.error(key, str(exc)) from None
+    if "checkpointer" in settings:
+        settings["checkpointer"] = _checkpointer(settings["checkpointer"], at)
+    if isinstance(settings.get("trace"), str):
+        settings["trace"] = str(_resolve(settings["trace"], at))
     return settings
 
 
@@ -478,77 +424,19 @@ def _select(names: list[str], servers: Mapping[str, Any], at: _At) -> list[str]:
     return names
 
 
-def _worker(value: Any, at: _At, name: str, servers: list[str]) -> WorkerSettings:
-    if not isinstance(value, dict):
-        raise at.error(
-            name, f'expected a table, got {_describe(value)}. Write [{at.child(name).table}] with description = "...".'
-        )
-    at = at.child(name)
-    _check_keys(value, _WORKER_KEYS, at)
-    if "description" not in value:
-        raise at.error(None, 'the description is missing; the supervisor routes by it. Add description = "...".')
-    worker: WorkerSettings = {"description": _string(value["description"], at, "description", '"Does arithmetic."')}
-    if "system_prompt" in value:
-        worker["system_prompt"] = _string(value["system_prompt"], at, "system_prompt", '"You do arithmetic."')
-    if "tools" in value:
-        worker["tools"] = _strings(value["tools"], at, "tools", '["calculate"]')
-    if "servers" in value:
-        chosen = _strings(value["servers"], at, "servers", '["utility"]')
-        for server in chosen:
+def _check_worker_servers(workers: Mapping[str, Mapping[str, Any]], servers: list[str], at: _At) -> None:
+    for name, worker in workers.items():
+        for server in worker.get("servers", []):
             if server not in servers:
-                raise at.error(
+                raise at.child(name).error(
                     "servers",
                     f"{server!r} is not one of the agent's servers ({', '.join(servers) or 'none'}). "
                     "Add it to the agent's servers, or pick one of those.",
                 )
-        worker["servers"] = chosen
-    return worker
 
 
-def _checkpointer(value: Any, at: _At) -> str:
-    """``Agent``'s checkpointer string, with a SQLite path made absolute (the forms ``mcploom.agents.checkpoints`` reads)."""
-    text = _string(value, at, "checkpointer", '"sqlite:threads.sqlite"').strip()
-    if text == "memory" or text.startswith(POSTGRES_SCHEMES):
-        return text
-    try:
-        path = sqlite_path(text)
-    except ConfigError:
-        raise at.error(
-            "checkpointer",
-            f'{text!r} is not a checkpointer. Write "memory", "sqlite:<path>" or a path ending in '
-            f'{", ".join(SQLITE_SUFFIXES)} (relative to this file\'s folder), "sqlite:///<absolute/path>", '
-            'or "postgresql://user:password@host/db"; leave it out for SQLite in the data folder.',
-        ) from None
-    return f"sqlite://{_resolve(str(path), at)}"
-
-
-def _max_iterations(value: Any, at: _At) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise at.error(
-            "max_iterations", f"expected a positive integer, got {_describe(value)}. Write max_iterations = 8."
-        )
-    return value
-
-
-def _call_timeout(value: Any, at: _At) -> float | None:
-    if value is False:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise at.error(
-            "call_timeout",
-            f"expected seconds as a positive number, or false for no limit, got {_describe(value)}. "
-            "Write call_timeout = 60.",
-        )
-    return float(value)
-
-
-def _trace(value: Any, at: _At) -> bool | str:
-    if isinstance(value, bool):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise at.error(
-            "trace",
-            f"expected true, false or a file path, got {_describe(value)}. "
-            'Write trace = true (a file per thread in the data folder) or trace = "trace.jsonl".',
-        )
-    return str(_resolve(value, at))
+def _checkpointer(spec: str, at: _At) -> str:
+    """A SQLite checkpointer's path made absolute against the file's folder (the others as they are)."""
+    if spec == "memory" or spec.startswith(POSTGRES_SCHEMES):
+        return spec
+    return f"sqlite://{_resolve(str(sqlite_path(spec)), at)}"

@@ -19,8 +19,6 @@ from mcploom.agents.events import (
     Critique,
     Handoff,
     PendingCall,
-    PlanUpdate,
-    StepResult,
     Token,
     ToolCall,
     ToolResult,
@@ -83,13 +81,14 @@ class EventPrinter:
         self._streamed = False
         if not self.quiet and answer.usage:
             cost = f", ${answer.cost:.4f}" if answer.cost else ""  # local models cost 0: not worth a word
-            self.err.print(
-                f"[dim]{answer.usage.get('input_tokens', 0)} tokens in, {answer.usage.get('output_tokens', 0)} out{cost}[/dim]"
-            )
+            usage = f"{answer.usage.get('input_tokens', 0)} tokens in, {answer.usage.get('output_tokens', 0)} out{cost}"
+            self.err.print(usage, style="dim", markup=False, highlight=False)
 
 
-_STYLES = {PlanUpdate: "cyan", StepResult: "cyan", Critique: "magenta", Handoff: "blue"}
-"""How each kind of pattern progress is coloured on stderr."""
+_STYLES = {Critique: "magenta", Handoff: "blue"}
+"""Colours some kinds of pattern progress on stderr; the others are :data:`_PROGRESS_STYLE`."""
+
+_PROGRESS_STYLE = "cyan"
 
 _CLIP_CHARS = 300
 
@@ -102,7 +101,7 @@ def _progress(event: AgentEvent) -> tuple[str, str] | None:
     if isinstance(event, ToolResult):
         return "red" if event.is_error else "dim", f"{indent}← {event.name}: {clip(event.content, _CLIP_CHARS)}"
     text = progress_text(event)
-    return None if text is None else (_STYLES[type(event)], clip(text, _CLIP_CHARS))
+    return None if text is None else (_STYLES.get(type(event), _PROGRESS_STYLE), clip(text, _CLIP_CHARS))
 
 
 def ask_decisions(calls: list[PendingCall], prompt: Callable[[str], str]) -> dict[str, dict[str, Any]]:

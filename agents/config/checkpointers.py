@@ -1,5 +1,5 @@
-"""Checkpointer spec strings, read without importing any checkpointer: the config file checks
-them when it loads (``mcploom.agents.settings``), the Agent opens them (``mcploom.agents.checkpoints``)."""
+"""Checkpointer spec strings, read without importing any checkpointer: ``Agent`` and the config
+file check them (``mcploom.agents.parameters``), the Agent opens them (``mcploom.agents.checkpoints``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mcploom.agents.errors import ConfigError
 
-__all__ = ["CHECKPOINTER_FORMS", "SQLITE_SUFFIXES", "POSTGRES_SCHEMES", "sqlite_path"]
+__all__ = ["CHECKPOINTER_FORMS", "POSTGRES_SCHEMES", "SQLITE_SUFFIXES", "check_checkpointer", "sqlite_path"]
 
 CHECKPOINTER_FORMS = (
     "memory",
@@ -46,3 +46,15 @@ def sqlite_path(spec: str | os.PathLike[str]) -> Path:
     raise ConfigError(
         f"At checkpointer {spec!r}: not a checkpointer spec. Use one of: {', '.join(CHECKPOINTER_FORMS)}."
     )
+
+
+def check_checkpointer(spec: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """``spec`` unchanged when it names a checkpointer (see :data:`CHECKPOINTER_FORMS`).
+
+    Raises:
+        ConfigError: It matches no form.
+    """
+    if isinstance(spec, str) and (spec.strip() == "memory" or spec.strip().startswith(POSTGRES_SCHEMES)):
+        return spec.strip()
+    sqlite_path(spec)
+    return spec

@@ -1,4 +1,4 @@
-"""``mcploom serve`` and ``mcploom claude-config`` on a Typer app built the way ``agents/cli.py`` builds it."""
+"""``mcploom serve`` and ``mcploom claude-config`` on a Typer app built the way ``agents/cli/app.py`` builds it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import typer
 from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
-from mcploom.agents.cli_serve import register
+from mcploom.agents.cli.serve import register
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 
@@ -26,16 +26,18 @@ def _app() -> typer.Typer:
 def test_help_lists_both_commands_with_option_help() -> None:
     result = runner.invoke(_app(), ["claude-config", "--help"])
     assert result.exit_code == 0
-    assert "Comma-separated servers to include" in result.output
-    assert "--files-root" in result.output and "--write" in result.output
+    assert "Servers to include" in result.output
+    assert "--desktop-config" in result.output and "--write" in result.output
     top = runner.invoke(_app(), ["--help"])
     assert "serve" in top.output and "claude-config" in top.output
 
 
 def test_serve_unknown_name_lists_the_known_ones() -> None:
     result = runner.invoke(_app(), ["serve", "nope"])
-    assert result.exit_code == 2
-    assert "unknown server 'nope'" in result.output and "utility, files, sql" in result.output
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: At serve NAME: unknown server 'nope'. Known servers: utility, files, sql, rag, agent."
+    ]
 
 
 def test_serve_help_and_the_server_help() -> None:
@@ -50,20 +52,19 @@ def test_serve_help_and_the_server_help() -> None:
 
 def test_serve_passes_arguments_to_the_server(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["serve", "sql", str(tmp_path / "missing.db")])
-    assert result.exit_code == 1
-    assert "No SQLite database at" in str(result.exception)
+    assert result.exit_code == 2  # argparse's usage error, from the server's own parser
+    assert "no file at" in result.stderr
     assert not (tmp_path / "missing.db").exists()
 
 
 async def test_serve_runs_a_server_over_stdio(tmp_path: Path) -> None:
     """A real process: `serve files ROOT --read-only` through register(app) answers MCP on stdio."""
     (tmp_path / "a.txt").write_text("hi\n")
-    script = "import typer; from mcploom.agents.cli_serve import register; app = typer.Typer(); register(app); app()"
+    script = "import typer; from mcploom.agents.cli.serve import register; app = typer.Typer(); register(app); app()"
     params = StdioServerParameters(
         command=sys.executable,
         args=["-c", script, "serve", "files", str(tmp_path), "--read-only"],
         cwd=str(REPO_ROOT),
-        env={"PYTHONPATH": str(REPO_ROOT)},
     )
     async with Client(params, read_timeout_seconds=30) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
@@ -75,18 +76,18 @@ async def test_serve_runs_a_server_over_stdio(tmp_path: Path) -> None:
 def test_claude_config_prints_json_by_default(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
-    result = runner.invoke(_app(), ["claude-config", "--servers", "utility,files", "--files-root", str(tmp_path)])
+    result = runner.invoke(_app(), ["claude-config", "utility", f"files {tmp_path} --read-only"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     assert list(printed["mcpServers"]) == ["mcploom-utility", "mcploom-files"]
-    assert printed["mcpServers"]["mcploom-files"]["args"][-1] == str(tmp_path)
+    assert printed["mcpServers"]["mcploom-files"]["args"][-2:] == [str(tmp_path), "--read-only"]
     assert not (tmp_path / ".config").exists()
 
 
 def test_claude_config_write_merges_into_the_given_file(tmp_path: Path) -> None:
     target = tmp_path / "claude_desktop_config.json"
     target.write_text(json.dumps({"mcpServers": {"mine": {"command": "x"}}}))
-    result = runner.invoke(_app(), ["claude-config", "--write", "--config", str(target)])
+    result = runner.invoke(_app(), ["claude-config", "--write", "--desktop-config", str(target)])
     assert result.exit_code == 0, result.output
     assert "added: mcploom-utility" in result.output and "Backup" in result.output
     assert set(json.loads(target.read_text())["mcpServers"]) == {"mine", "mcploom-utility"}
@@ -104,11 +105,13 @@ def test_claude_config_write_defaults_to_the_os_location_under_home(tmp_path: Pa
     )
 
 
-def test_claude_config_errors_are_usage_errors(tmp_path: Path) -> None:
-    missing = runner.invoke(_app(), ["claude-config", "--servers", "sql"])
-    assert missing.exit_code == 2 and "--sql-db" in missing.output
+def test_claude_config_errors_are_one_plain_line(tmp_path: Path) -> None:
+    missing = runner.invoke(_app(), ["claude-config", "sql"])
+    assert missing.exit_code == 1 and "the following arguments are required: DB_PATH" in missing.stderr
     broken = tmp_path / "claude_desktop_config.json"
     broken.write_text("{oops")
-    refused = runner.invoke(_app(), ["claude-config", "--write", "--config", str(broken)])
-    assert refused.exit_code == 1 and "nothing was changed" in refused.output
+    refused = runner.invoke(_app(), ["claude-config", "--write", "--desktop-config", str(broken)])
+    assert refused.exit_code == 1 and "nothing was changed" in refused.stderr
     assert broken.read_text() == "{oops"
+    for result in (missing, refused):
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error: ")

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from mcploom.agents.cli_render import EventPrinter, ask_decisions
+from mcploom.agents.cli.render import EventPrinter, ask_decisions
 from mcploom.agents.describe import progress_text
 from mcploom.agents.events import (
     Answer,

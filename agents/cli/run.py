@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from mcploom.agents.cli_render import EventPrinter, ask_decisions
+from mcploom.agents.cli.console import err, out, user_errors
+from mcploom.agents.cli.render import EventPrinter, ask_decisions
 from mcploom.agents.errors import ConfigError
+from mcploom.agents.parameters import PARAMETERS, Parameter, check_setting
 
 if TYPE_CHECKING:
     from mcploom.agents.agent import Agent
@@ -30,77 +32,43 @@ __all__ = ["PAUSED_EXIT_CODE", "register"]
 PAUSED_EXIT_CODE = 3
 """Exit code of a run that waits for approval and could not ask (no terminal)."""
 
-out = Console()
-err = Console(stderr=True)
+_OWN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "agent": (
+        Annotated[str | None, typer.Option("--agent", "-a", help="A named agent from the config file (see --config).")],
+        None,
+    ),
+    "config": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                envvar="MCPLOOM_CONFIG",
+                help="mcploom's TOML config file, with \\[models], \\[mcpServers] and \\[agents] tables "
+                "(default: ./mcploom.toml, else config.toml in the data folder, when there is one).",
+            ),
+        ],
+        None,
+    ),
+    "quiet": (Annotated[bool, typer.Option("--quiet", "-q", help="Print only the answer.")], False),
+}
+"""The options ``run`` and ``resume`` add to the agent's settings."""
 
-AgentOpt = Annotated[
-    str | None, typer.Option("--agent", "-a", help="A named agent from the config file (see --config).")
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        envvar="MCPLOOM_CONFIG",
-        help="TOML config with \\[models], \\[mcpServers] and \\[agents] tables "
-        "(default: ./mcploom.toml, else config.toml in the data folder, when there is one).",
-    ),
-]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        envvar="MCPLOOM_MODEL",
-        help="Model spec: local, local:<name>, gguf:<path>, anthropic:<model>, openai:<model>, "
-        "openai-compatible:<url>#<model> (default: local).",
-    ),
-]
-ServersOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--mcp-config",
-        "-c",
-        envvar="MCPLOOM_MCP_CONFIG",
-        help="JSON file with MCP servers in Claude Desktop's mcpServers shape (default: the utility server).",
-    ),
-]
-PatternOpt = Annotated[
-    str | None,
-    typer.Option("--pattern", "-p", help="react (default), plan_execute, reflection or supervisor."),
-]
-SystemOpt = Annotated[str | None, typer.Option("--system", "-s", help="System prompt for the model.")]
-IterationsOpt = Annotated[int | None, typer.Option(help="Most model calls per ReAct loop (default 8).")]
-CheckpointerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--checkpointer",
-        help="Where threads live: memory, a .sqlite path, sqlite:<path>, postgresql://... "
-        "(default: checkpoints.sqlite in the data folder).",
-    ),
-]
-ApprovalOpt = Annotated[
-    str | None, typer.Option(help="Which tool calls wait for approval: destructive (default), always, never.")
-]
-TraceOpt = Annotated[
-    bool, typer.Option("--trace", help="Write the run's events to traces/<thread>.jsonl in the data folder.")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the answer.")]
+
+def _setting_option(parameter: Parameter) -> tuple[Any, Any]:
+    """A Typer option, as (annotation, default), for an ``Agent`` setting the command line offers."""
+    help_text = escape(parameter.cli_help or parameter.help)  # "[...]" in a help text is not a Rich style
+    if parameter.cli_type is bool:
+        return Annotated[bool, typer.Option(*parameter.flags, help=help_text)], False
+    option = typer.Option(*parameter.flags, help=help_text, envvar=parameter.env, show_default=False)
+    return Annotated[parameter.cli_type | None, option], None
 
 
 AGENT_OPTIONS = {
-    "agent": (AgentOpt, None),
-    "config": (ConfigOpt, None),
-    "model": (ModelOpt, None),
-    "mcp_config": (ServersOpt, None),
-    "pattern": (PatternOpt, None),
-    "system": (SystemOpt, None),
-    "max_iterations": (IterationsOpt, None),
-    "checkpointer": (CheckpointerOpt, None),
-    "approval": (ApprovalOpt, None),
-    "trace": (TraceOpt, False),
-    "quiet": (QuietOpt, False),
+    **{name: _setting_option(parameter) for name, parameter in PARAMETERS.items() if parameter.flags},
+    **_OWN_OPTIONS,
 }
-"""The options ``run`` and ``resume`` share, as (annotation, default) by parameter name."""
+"""The options ``run`` and ``resume`` share, as (annotation, default) by parameter name: the agent
+settings that declare ``flags`` (``mcploom.agents.parameters``), then the command line's own."""
 
 
 def _with_agent_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -122,30 +90,20 @@ def _with_agent_options(command: Callable[..., None]) -> Callable[..., None]:
 def _agent(options: dict[str, Any]) -> Agent:
     """The ``Agent`` the options describe: a config file's agent, with options given here on top."""
     from mcploom.agents.agent import Agent
-    from mcploom.agents.settings import default_config_path, load_agent_settings
+    from mcploom.agents.config.settings import default_config_path, load_agent_settings
+    from mcploom.mcp_servers import default_servers
 
     settings: dict[str, Any] = {}
     if options["agent"] is not None or options["config"] is not None or default_config_path().is_file():
         settings.update(load_agent_settings(options["agent"], options["config"]))
-    given = {
-        "model": options["model"],
-        "servers": options["mcp_config"],
-        "pattern": options["pattern"],
-        "system_prompt": options["system"],
-        "max_iterations": options["max_iterations"],
-        "checkpointer": options["checkpointer"],
-        "approval": options["approval"],
-        "trace": options["trace"] or None,
-    }
-    settings.update({key: value for key, value in given.items() if value is not None})
+    for name, parameter in PARAMETERS.items():
+        value = options.get(name)
+        if parameter.flags and value is not None and value is not False:  # False: a flag not given
+            flag = max(parameter.flags, key=len)
+            settings[name] = check_setting(name, str(value) if isinstance(value, Path) else value, flag)
     settings.setdefault("model", "local")
-    settings.setdefault("servers", _default_servers())
+    settings.setdefault("servers", default_servers())
     return Agent(**settings)
-
-
-def _default_servers() -> dict[str, Any]:
-    # sys.executable, not "python": the interpreter that has mcploom installed.
-    return {"utility": {"command": sys.executable, "args": ["-m", "mcploom.mcp_servers.utility"]}}
 
 
 def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) -> None:
@@ -164,8 +122,8 @@ def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) ->
             err.print(
                 "The run waits for approval. Continue it, with the same agent options, with:\n"
                 f"  mcploom resume {request.thread_id} --approve   (or --reject, or --edit '<new arguments as JSON>')",
+                markup=False,
                 highlight=False,
-                soft_wrap=True,
             )
             raise typer.Exit(PAUSED_EXIT_CODE)
         decisions = _ask_at_terminal(request.calls)
@@ -205,8 +163,6 @@ def run(
     **options: Any,
 ) -> None:
     """Ask one question; stream the answer and show tool calls, plans, critiques and handoffs."""
-    from mcploom.agents.cli import user_errors
-
     with user_errors(), _agent(options) as built:
         printer = EventPrinter(out, err, answer_node=built.answer_node, quiet=options["quiet"])
         _drive(built, built.stream(question, thread_id=thread), printer)
@@ -224,8 +180,6 @@ def resume(
     **options: Any,
 ) -> None:
     """Continue a thread: decide on tool calls it waits for, or finish a run that was cut off."""
-    from mcploom.agents.cli import user_errors
-
     with user_errors():
         decision = _decision(approve, reject, reason, edit)
         with _agent(options) as built:

@@ -9,13 +9,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from mcploom.agents.claude_config import (
-    build_servers,
-    config_path,
-    merge_into_file,
-    parse_server_args,
-    server_entry,
-)
+from mcploom.agents.config.claude_desktop import build_servers, config_path, merge_into_file
 from mcploom.agents.errors import ConfigError
 
 
@@ -37,48 +31,57 @@ def test_entries_use_absolute_interpreter_and_data_paths(tmp_path: Path, monkeyp
     db.write_bytes(b"")
     (tmp_path / "notes").mkdir()
     monkeypatch.chdir(tmp_path)
-    servers = build_servers(["utility", "files", "sql"], files_roots=["notes"], sql_db="shop.db")
+    servers = build_servers([("utility", []), ("files", ["notes", "--read-only"]), ("sql", ["shop.db"])])
     assert list(servers) == ["mcploom-utility", "mcploom-files", "mcploom-sql"]
     for entry in servers.values():
         assert os.path.isabs(entry["command"]) and entry["command"] == os.path.abspath(sys.executable)
-        assert entry["args"][0] == "-m"
-    assert servers["mcploom-files"]["args"][2:] == [str(tmp_path / "notes")]
+        assert entry["args"][0] == "-m" and entry["args"][1].startswith("mcploom.mcp_servers.")
+        assert "env" not in entry  # the installed package is found without PYTHONPATH
+    assert servers["mcploom-files"]["args"][2:] == [str(tmp_path / "notes"), "--read-only"]
     assert servers["mcploom-sql"]["args"][2:] == [str(tmp_path / "shop.db")]
-    # This checkout is not installed in site-packages, so the entry carries it on PYTHONPATH.
-    assert Path(servers["mcploom-utility"]["env"]["PYTHONPATH"], "mcp_servers", "utility.py").is_file()
 
 
-def test_extra_args_are_made_absolute_when_they_look_like_paths(tmp_path: Path, monkeypatch) -> None:
+def test_each_server_checks_and_writes_back_its_own_options(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    extra = parse_server_args(["files:--read-only --max-read-bytes 10", "files:./more"])
-    servers = build_servers(["files"], files_roots=[tmp_path], extra_args=extra)
-    assert servers["mcploom-files"]["args"][2:] == [
-        str(tmp_path),
-        "--read-only",
-        "--max-read-bytes",
-        "10",
+    (tmp_path / "more").mkdir()
+    (tmp_path / "tools.json").write_text("{}")
+    files = build_servers([("files", [".", "./more", "--max-read-bytes", "10"])])["mcploom-files"]
+    assert files["args"][2:] == [str(tmp_path), str(tmp_path / "more"), "--max-read-bytes", "10"]
+    rag = build_servers([("rag", ["--data-dir", "~/idx", "--allow-root", "more", "--rerank"])])["mcploom-rag"]
+    assert rag["args"][2:] == [
+        "--data-dir",
+        os.path.expanduser("~/idx"),
+        "--rerank",
+        "--allow-root",
         str(tmp_path / "more"),
     ]
-    assert server_entry("utility", ["~/x"])["args"][-1] == os.path.expanduser("~/x")
+    agent = build_servers([("agent", ["--model", "anthropic:claude-x", "--mcp-config", "tools.json"])])
+    assert agent["mcploom-agent"]["args"][2:] == [
+        "--model",
+        "anthropic:claude-x",
+        "--mcp-config",
+        str(tmp_path / "tools.json"),
+    ]
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("servers", "message"),
     [
-        ({"names": ["nope"]}, "unknown server 'nope'. Known servers: utility, files, sql"),
-        ({"names": ["files"]}, "--files-root"),
-        ({"names": ["files"], "files_roots": ["/definitely/not/here"]}, "not an existing directory"),
-        ({"names": ["sql"]}, "--sql-db"),
-        ({"names": ["sql"], "sql_db": "/definitely/not/here.db"}, "never creates one"),
-        ({"names": ["utility"], "extra_args": {"sql": ["x"]}}, "not in --servers"),
+        ([("nope", [])], "At server 'nope': unknown server 'nope'. Known servers: utility, files, sql"),
+        ([("files", [])], "At server 'files': the following arguments are required: ROOT"),
+        ([("files", ["/definitely/not/here"])], "'/definitely/not/here' is not an existing directory"),
+        ([("sql", [])], "the following arguments are required: DB_PATH"),
+        ([("sql", ["/definitely/not/here.db"])], "no file at '/definitely/not/here.db'"),
+        ([("utility", ["--bogus"])], "unrecognized arguments: --bogus"),
+        ([("utility", ["--http"])], "drop --http"),
+        ([("agent", ["--model", "nope"])], "no backend prefix"),
+        ([("utility", []), ("utility", [])], "named twice"),
     ],
 )
-def test_bad_requests_say_what_to_fix(kwargs: dict, message: str) -> None:
-    names = kwargs.pop("names")
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        build_servers(names, **kwargs)
-    with pytest.raises(ConfigError, match="NAME:ARGS"):
-        parse_server_args(["no-colon"])
+def test_bad_requests_say_what_to_fix(servers: list, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")) as caught:
+        build_servers(servers)
+    assert "\n" not in str(caught.value)
 
 
 def test_merge_keeps_other_servers_and_settings_and_backs_up(tmp_path: Path) -> None:
@@ -92,7 +95,7 @@ def test_merge_keeps_other_servers_and_settings_and_backs_up(tmp_path: Path) -> 
         },
     }
     target.write_text(json.dumps(original))
-    servers = build_servers(["utility"])
+    servers = build_servers([("utility", [])])
 
     result = merge_into_file(target, servers)
 
@@ -111,7 +114,7 @@ def test_merge_keeps_other_servers_and_settings_and_backs_up(tmp_path: Path) -> 
 
 def test_merge_creates_a_missing_file_without_backup(tmp_path: Path) -> None:
     target = tmp_path / "new" / "claude_desktop_config.json"
-    result = merge_into_file(target, build_servers(["utility"]))
+    result = merge_into_file(target, build_servers([("utility", [])]))
     assert result.backup is None and result.added == ["mcploom-utility"]
     assert list(json.loads(target.read_text())["mcpServers"]) == ["mcploom-utility"]
 
@@ -121,6 +124,6 @@ def test_merge_refuses_a_broken_file_and_changes_nothing(tmp_path: Path, content
     target = tmp_path / "claude_desktop_config.json"
     target.write_text(content)
     with pytest.raises(ConfigError, match="nothing was changed"):
-        merge_into_file(target, build_servers(["utility"]))
+        merge_into_file(target, build_servers([("utility", [])]))
     assert target.read_text() == content
     assert os.listdir(tmp_path) == ["claude_desktop_config.json"]

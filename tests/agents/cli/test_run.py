@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mcploom.agents.cli import app
-from mcploom.agents.cli_run import PAUSED_EXIT_CODE
+from mcploom.agents.cli.run import PAUSED_EXIT_CODE
 from tests.agents.wire_servers import OpenAIReply, ScriptedServer, ToolCall
 
 runner = CliRunner()
@@ -100,16 +100,19 @@ def test_named_agent_from_a_config_file(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-p", "swarm"], "Unknown pattern 'swarm'"),
-        (["--approval", "maybe"], "Unknown approval 'maybe'"),
+        (["-p", "swarm"], "At --pattern: unknown pattern 'swarm'. Use one of: react, plan_execute"),
+        (["-p", "debat"], "unknown pattern 'debat'. Did you mean 'debate'?"),
+        (["--approval", "maybe"], "At --approval: unknown approval 'maybe'"),
+        (["--max-iterations", "0"], "At --max-iterations: expected a positive integer, got an integer (0). For"),
+        (["--checkpointer", "nope"], "At --checkpointer: 'nope' is not a checkpointer. Use one of: memory"),
         (["--agent", "nobody"], "No mcploom config file found"),
     ],
 )
 def test_bad_options_are_one_line_errors(args, message):
     result = mcploom("run", "-m", "openai-compatible:http://127.0.0.1:9/v1#x", "--checkpointer", "memory", *args, "q")
     assert result.exit_code == 1
-    assert "Error:" in result.stderr and message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
 
 
 def test_config_errors_keep_their_toml_tables_visible(tmp_path):
@@ -148,3 +151,29 @@ def test_contradictory_or_bad_resume_flags_are_errors(flags, message):
         "resume", "t", *flags, "-m", "openai-compatible:http://127.0.0.1:9/v1#x", "--checkpointer", "memory"
     )
     assert result.exit_code == 1 and message in result.stderr
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_run_debate_on_the_bundled_model_through_the_console_script(tmp_path):
+    """``mcploom run -p debate`` as a user types it: the installed console script, the bundled model,
+    the default utility server; the rounds on stderr, the answer on stdout."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("mcploom")
+    question = "A crate holds 12 rows of 15 bottles, and 9 bottles are broken. How many whole bottles are there?"
+    result = subprocess.run(
+        [str(script), "run", "-p", "debate", "--checkpointer", "memory", "--max-iterations", "3", question],
+        cwd=tmp_path,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Debate round 1" in result.stderr
+    assert "171" in result.stdout.replace(",", ""), (result.stdout, result.stderr[-2000:])

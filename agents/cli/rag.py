@@ -1,4 +1,4 @@
-"""The ``ingest`` and ``search`` commands of the mcploom CLI, over the ``rag`` library.
+"""The ``ingest`` and ``search`` commands of the mcploom CLI, over the ``mcploom.rag`` library.
 
 ``register(app)`` adds them to the main Typer app; ``rag`` (and with it chromadb and torch) is imported
 only when one of them runs, so ``mcploom --help`` stays fast.
@@ -7,26 +7,20 @@ only when one of them runs, so ``mcploom --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 
-from mcploom.agents.paths import data_home
+from mcploom.agents.cli.console import err, fail, out, user_errors
+from mcploom.paths import index_home
+from mcploom.rag.types import SearchMode
 
 if TYPE_CHECKING:
     from mcploom import rag
 
-__all__ = ["default_data_dir", "register"]
+__all__ = ["register"]
 
-
-def default_data_dir() -> Path:
-    """``$MCPLOOM_HOME/rag`` if ``MCPLOOM_HOME`` is set, else ``~/.local/share/mcploom/rag``."""
-    return data_home() / "rag"
-
-
-CollectionOpt = Annotated[
-    str, typer.Option("--collection", "-c", help="Collection to use.", envvar="MCPLOOM_COLLECTION")
-]
+CollectionOpt = Annotated[str, typer.Option("--collection", help="Collection to use.", envvar="MCPLOOM_COLLECTION")]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Index folder (default: $MCPLOOM_HOME/rag or ~/.local/share/mcploom/rag)."),
@@ -40,17 +34,10 @@ HostOpt = Annotated[
 PortOpt = Annotated[int, typer.Option("--chroma-port", help="Chroma server port.", envvar="MCPLOOM_CHROMA_PORT")]
 
 
-def _fail(message: str) -> NoReturn:
-    from rich.console import Console
-
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
 def _open(data_dir: Path | None, collection: str, host: str | None, port: int, **kwargs: object) -> rag.Index:
     from mcploom import rag
 
-    return rag.open_index(data_dir or default_data_dir(), collection, host=host, port=port, **kwargs)  # type: ignore[arg-type]
+    return rag.open_index(data_dir or index_home(), collection, host=host, port=port, **kwargs)  # type: ignore[arg-type]
 
 
 def ingest(
@@ -71,17 +58,15 @@ def ingest(
     chroma_port: PortOpt = 8000,
 ) -> None:
     """Index files into a collection; unchanged files are skipped, changed ones replaced."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mcploom import rag
 
-    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
-    try:
+    with user_errors():
         index = _open(data_dir, collection, chroma_host, chroma_port)
         with Progress(
             TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=err, transient=True,
+            TextColumn("{task.description}"), console=err, transient=True, disable=not err.is_terminal,
         ) as bar:  # fmt: skip
             task = bar.add_task("", total=None)
 
@@ -95,10 +80,8 @@ def ingest(
                 prune=prune,
                 progress=progress,
             )
-    except rag.RetrievalError as exc:
-        _fail(str(exc))
     for source, reason in report.failed:
-        err.print(f"[yellow]skipped[/] {source}: {reason}", highlight=False)
+        err.print(f"skipped {source}: {reason}", style="yellow", markup=False, highlight=False)
     out.print(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed, {len(report.failed)} failed; {report.chunks} chunks written to "
@@ -111,7 +94,7 @@ def ingest(
 
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    mode: Annotated[str, typer.Option("--mode", "-m", help="Ranking: hybrid, dense or bm25.")] = "hybrid",
+    mode: Annotated[str, typer.Option("--mode", help=f"Ranking: {', '.join(get_args(SearchMode))}.")] = "hybrid",
     rerank: Annotated[
         bool,
         typer.Option(
@@ -126,31 +109,27 @@ def search(
     chroma_port: PortOpt = 8000,
 ) -> None:
     """Search a collection and print the hits with their sources."""
-    from typing import get_args
-
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from mcploom import rag
 
-    if mode not in get_args(rag.SearchMode):
-        raise typer.BadParameter(f"{mode!r} is not a mode; use hybrid, dense or bm25.", param_hint="--mode")
-    folder = data_dir or default_data_dir()
-    try:
+    if mode not in get_args(SearchMode):
+        fail(f"At --mode: {mode!r} is not a search mode. Use one of: {', '.join(get_args(SearchMode))}.")
+    folder = data_dir or index_home()
+    with user_errors():
         known = rag.list_collections(None if chroma_host else folder, host=chroma_host, port=chroma_port)
         if collection not in known:
-            _fail(
+            fail(
                 f"No collection '{collection}' in {chroma_host or folder} (found: {', '.join(known) or 'none'}). "
                 f"Index files first: mcploom ingest PATH --collection {collection}"
             )
         index = _open(folder, collection, chroma_host, chroma_port, reranker=rag.OnnxCrossEncoder() if rerank else None)
         hits = index.search(query, k=k, mode=mode, rerank=rerank)  # type: ignore[arg-type]
-    except rag.RetrievalError as exc:
-        _fail(str(exc))
     if not hits.chunks:
-        Console(stderr=True).print(f"No results for {query!r} in collection '{collection}'.", highlight=False)
+        err.print(f"No results for {query!r} in collection '{collection}'.", markup=False, highlight=False)
         return
-    table = Table(title=f"{mode}{' + rerank' if rerank else ''}: {query}", show_lines=True)
+    table = Table(title=Text(f"{mode}{' + rerank' if rerank else ''}: {query}"), show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("source")
@@ -158,8 +137,9 @@ def search(
     for rank, (chunk, score) in enumerate(zip(hits.chunks, hits.scores, strict=True), start=1):
         where = chunk.source + (f"\n{chunk.heading}" if chunk.heading else "") + f"\nchars {chunk.start}-{chunk.end}"
         snippet = " ".join(chunk.text.split())
-        table.add_row(str(rank), f"{score:.3f}", where, snippet[:300] + ("…" if len(snippet) > 300 else ""))
-    Console().print(table)
+        # Text, not str: indexed text is data, and "[...]" in it is not a Rich style.
+        table.add_row(str(rank), f"{score:.3f}", Text(where), Text(snippet[:300] + ("…" if len(snippet) > 300 else "")))
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,33 @@
+"""The composition root's vocabulary: approval policies, resume decisions, MCP transports.
+
+The patterns and the approval payload belong to the graphs (``mcploom.graphs.types``), search
+modes to the RAG library (``mcploom.rag.types``); each is declared once, in its own layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+__all__ = ["APPROVALS", "Approval", "Decision", "TRANSPORTS", "Transport"]
+
+Approval = Literal["destructive", "always", "never"]
+"""Which tool calls wait for a person: those MCP annotations mark destructive (``destructiveHint``,
+which MCP defaults to true for tools that do not say they are read-only), every call, or none.
+``approval_tools`` adds tools by name on top."""
+
+APPROVALS: tuple[Approval, ...] = get_args(Approval)
+
+Decision = Literal["approve", "reject"] | Mapping[str, Any]
+"""How to answer pending tool calls: ``"approve"``, ``"reject"``, a decision mapping
+(``{"action": "approve" | "edit" | "reject", "args": {...}, "reason": "..."}``, see
+``mcploom.graphs.types.Decision``) for all of them, or a mapping of tool-call id to one of those."""
+
+Transport = Literal["stdio", "streamable-http"]
+"""How mcploom reaches an MCP server.
+
+- ``"stdio"``: start ``command`` as a subprocess and exchange messages over its stdin/stdout.
+- ``"streamable-http"``: POST messages to ``url`` (MCP's streamable HTTP transport).
+"""
+
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
