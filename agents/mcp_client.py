@@ -47,8 +47,9 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, Transport, load_servers
+from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
 from mcploom.agents.errors import ServerStartError, ToolCallTimeout
+from mcploom.agents.types import Transport
 
 __all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo"]
 

@@ -23,26 +23,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mcploom.agents.errors import ConfigError, MissingAPIKeyError
+from mcploom.agents.types import BACKENDS, Backend
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["Backend", "ModelSpec", "SPEC_FORMS", "load_chat_model"]
-
-Backend = Literal["local", "gguf", "anthropic", "openai", "openai-compatible"]
-"""Where a chat model runs.
-
-- ``"local"``: a model from ``local_models``' catalog, run in-process by llama-cpp-python.
-- ``"gguf"``: any GGUF file, run in-process by llama-cpp-python.
-- ``"anthropic"``: Anthropic's Messages API through ``langchain-anthropic``.
-- ``"openai"``: OpenAI's Chat Completions API through ``langchain-openai``.
-- ``"openai-compatible"``: any server that speaks Chat Completions (llama.cpp server, vLLM,
-  Ollama), through ``langchain-openai`` pointed at its base URL.
-"""
+__all__ = ["SPEC_FORMS", "ModelSpec", "load_chat_model"]
 
 SPEC_FORMS = (
     "local",
@@ -123,7 +113,7 @@ class ModelSpec:
         rest = rest.strip()
         if backend == "local":
             return cls("local", rest or None)
-        if not colon or backend not in get_args(Backend):
+        if not colon or backend not in BACKENDS:
             raise ConfigError(_unknown_backend_message(spec, backend if colon else None))
         if backend == "openai-compatible":
             return cls._parse_openai_compatible(spec, rest)

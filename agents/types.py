@@ -1,4 +1,4 @@
-"""The composition root's vocabulary: approval policies, resume decisions, MCP transports.
+"""The composition root's vocabulary: model backends, approval policies, resume decisions, MCP transports.
 
 The patterns and the approval payload belong to the graphs (``mcploom.graphs.types``), search
 modes to the RAG library (``mcploom.rag.types``); each is declared once, in its own layer.
@@ -9,7 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-__all__ = ["APPROVALS", "Approval", "Decision", "TRANSPORTS", "Transport"]
+__all__ = ["APPROVALS", "Approval", "BACKENDS", "Backend", "Decision", "TRANSPORTS", "Transport"]
+
+Backend = Literal["local", "gguf", "anthropic", "openai", "openai-compatible"]
+"""Where a chat model runs.
+
+- ``"local"``: a model from ``local_models``' catalog, run in-process by llama-cpp-python.
+- ``"gguf"``: any GGUF file, run in-process by llama-cpp-python.
+- ``"anthropic"``: Anthropic's Messages API through ``langchain-anthropic``.
+- ``"openai"``: OpenAI's Chat Completions API through ``langchain-openai``.
+- ``"openai-compatible"``: any server that speaks Chat Completions (llama.cpp server, vLLM,
+  Ollama), through ``langchain-openai`` pointed at its base URL.
+"""
+
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 Approval = Literal["destructive", "always", "never"]
 """Which tool calls wait for a person: those MCP annotations mark destructive (``destructiveHint``,
@@ -21,7 +34,7 @@ APPROVALS: tuple[Approval, ...] = get_args(Approval)
 Decision = Literal["approve", "reject"] | Mapping[str, Any]
 """How to answer pending tool calls: ``"approve"``, ``"reject"``, a decision mapping
 (``{"action": "approve" | "edit" | "reject", "args": {...}, "reason": "..."}``, see
-``mcploom.graphs.types.Decision``) for all of them, or a mapping of tool-call id to one of those."""
+``mcploom.graphs.types.CallDecision``) for all of them, or a mapping of tool-call id to one of those."""
 
 Transport = Literal["stdio", "streamable-http"]
 """How mcploom reaches an MCP server.

@@ -31,20 +31,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from mcploom.agents.errors import ConfigError
+from mcploom.agents.types import Transport
 
-__all__ = ["HttpServer", "ServerConfig", "StdioServer", "Transport", "load_servers", "read_config_text"]
+__all__ = ["HttpServer", "ServerConfig", "StdioServer", "load_servers", "read_config_text"]
 
 logger = logging.getLogger(__name__)
-
-Transport = Literal["stdio", "streamable-http"]
-"""How mcploom reaches an MCP server.
-
-- ``"stdio"``: start ``command`` as a subprocess and exchange messages over its stdin/stdout.
-- ``"streamable-http"``: POST messages to ``url`` (MCP's streamable HTTP transport).
-"""
 
 _STDIO_KEYS = frozenset({"command", "args", "env", "cwd", "type"})
 _HTTP_KEYS = frozenset({"url", "headers", "type"})
