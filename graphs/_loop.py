@@ -20,7 +20,7 @@ The agent node calls the model with the tools bound; the tools node runs every r
 it has, so a run always ends with an answer.
 
 Calls of tools named in ``approval`` first stop at the approve node: it pauses the run with one
-``interrupt()`` listing every call of that turn that needs approval (``graphs.types.ApprovalInterrupt``),
+``interrupt()`` listing every call of that turn that needs approval (``mcploom.graphs.types.ApprovalInterrupt``),
 and the run continues when resumed with ``Command(resume=...)``: one ``CallDecision`` for all of them,
 or a mapping of tool-call id to decision. Approved calls run as asked, edited ones with the new
 arguments, rejected ones do not run and the model is told why. Nothing of that turn runs before

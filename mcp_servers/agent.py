@@ -1,6 +1,6 @@
 """Agent MCP server: an mcploom ``Agent`` (a model with its own MCP tools) as one tool, ``ask``.
 
-Run it with ``python -m mcp_servers.agent [--model SPEC] [--mcp-config PATH]`` (stdio), or
+Run it with ``python -m mcploom.mcp_servers.agent [--model SPEC] [--mcp-config PATH]`` (stdio), or
 ``--http --port 8000``. Claude Desktop (or any MCP client) can then delegate a question to a
 local-model agent, or to any model spec ``mcploom.agents.models`` accepts.
 
@@ -11,7 +11,7 @@ local-model agent, or to any model spec ``mcploom.agents.models`` accepts.
 - **Progress:** while it works, ``ask`` sends a progress notification per tool call and tool
   result and one per batch of answer tokens (at most one a second), plus an MCP log message
   (info) per tool call and result, to a client that asked for them.
-- **Tools of the agent:** by default the utility server (``python -m mcp_servers.utility``:
+- **Tools of the agent:** by default the utility server (``python -m mcploom.mcp_servers.utility``:
   calculator and clock); ``--mcp-config`` takes a file in Claude Desktop's ``mcpServers`` shape.
 - **Annotations:** ``readOnlyHint`` is false and ``openWorldHint`` true: the agent decides at
   run time which of its tools to call, and a model may be a remote API. ``destructiveHint`` is

@@ -1,6 +1,6 @@
 """Files MCP server: read, list, search and (unless ``--read-only``) write text files under allowed roots.
 
-Run it with ``python -m mcp_servers.files ROOT [ROOT...] [--read-only]``. Every path goes through
+Run it with ``python -m mcploom.mcp_servers.files ROOT [ROOT...] [--read-only]``. Every path goes through
 ``mcploom.mcp_servers._sandbox.Sandbox``: nothing outside the roots is reachable, through ``..``,
 absolute paths, ``~``, symlinks or encoded separators.
 """

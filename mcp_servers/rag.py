@@ -1,6 +1,6 @@
 """RAG MCP server: hybrid (BM25 + dense) search over your documents, with citations.
 
-Run it with ``python -m mcp_servers.rag --data-dir DIR`` (stdio) or ``--http --port 8000``. The server
+Run it with ``python -m mcploom.mcp_servers.rag --data-dir DIR`` (stdio) or ``--http --port 8000``. The server
 is the single owner of its Chroma folder (Chroma has no file lock; concurrent writer processes lose
 vectors), or it talks to a Chroma server given with ``--chroma-host``. The embedding model and Chroma
 load on the first tool call that needs them, so ``tools/list`` answers at once.

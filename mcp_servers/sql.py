@@ -1,6 +1,6 @@
 """SQL MCP server: read-only SQLite — list tables, describe one, run a SELECT with a timeout and row limit.
 
-Run it with ``python -m mcp_servers.sql DB_PATH``. Read-only by construction, not by pattern
+Run it with ``python -m mcploom.mcp_servers.sql DB_PATH``. Read-only by construction, not by pattern
 matching: every connection opens the file with a ``mode=ro`` URI, sets ``PRAGMA query_only``,
 and installs an authorizer that allows only reads, selects, functions, recursive CTEs and a few
 schema-reading pragmas. ``sqlite3`` runs one statement per call. A missing file is a start-up

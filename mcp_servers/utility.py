@@ -1,6 +1,6 @@
 """Utility MCP server: safe arithmetic and clock tools, the first tools a local agent reaches for.
 
-Run it with ``python -m mcp_servers.utility`` (stdio) or ``--http --port 8000``.
+Run it with ``python -m mcploom.mcp_servers.utility`` (stdio) or ``--http --port 8000``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``agents.parameters``: the one declaration of ``Agent``'s settings that the constructor, the TOML
+"""``mcploom.agents.parameters``: the one declaration of ``Agent``'s settings that the constructor, the TOML
 file and the command line all read."""
 
 from __future__ import annotations

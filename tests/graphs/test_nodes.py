@@ -1,4 +1,4 @@
-"""``graphs._nodes``: LangGraph's private node wrapper is in use, and the public fallback works."""
+"""``mcploom.graphs._nodes``: LangGraph's private node wrapper is in use, and the public fallback works."""
 
 from __future__ import annotations
 

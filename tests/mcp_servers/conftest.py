@@ -72,7 +72,7 @@ def server_args(files_root: Path, sample_db: Path) -> Callable[[str], list[str]]
 
 @pytest.fixture
 def stdio_params() -> Callable[..., StdioServerParameters]:
-    """``stdio_params(name, *args)``: how to spawn ``python -m mcp_servers.<name>``."""
+    """``stdio_params(name, *args)``: how to spawn ``python -m mcploom.mcp_servers.<name>``."""
 
     def make(name: str, *args: str) -> StdioServerParameters:
         return StdioServerParameters(

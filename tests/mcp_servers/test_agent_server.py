@@ -1,7 +1,7 @@
 """The agent server: an mcploom ``Agent`` as the MCP tool ``ask``.
 
 In-process tests inject an Agent on a scripted model (its tools: the real utility server over
-stdio); real-process tests spawn ``python -m mcp_servers.agent`` and drive it with raw JSON-RPC;
+stdio); real-process tests spawn ``python -m mcploom.mcp_servers.agent`` and drive it with raw JSON-RPC;
 the ``local_model`` test asks the bundled GGUF model through the spawned server.
 """
 
@@ -266,7 +266,7 @@ async def test_streamable_http_lists_and_reports_a_model_that_cannot_load(http_s
 def test_importing_and_building_the_server_loads_nothing_heavy() -> None:
     probe = (
         "import sys, time; started = time.perf_counter(); import mcp.server.mcpserver; sdk = time.perf_counter(); "
-        "import mcp_servers.agent as m; m.main  # noqa\n"
+        "import mcploom.mcp_servers.agent as m; m.main  # noqa\n"
         "m.create_server(m.default_agent_factory('local')); ours = time.perf_counter() - sdk\n"
         "heavy = [n for n in ('langgraph', 'llama_cpp', 'mcploom.agents.agent', 'langchain_core') if n in sys.modules]\n"
         "print(heavy, round(ours, 3))"

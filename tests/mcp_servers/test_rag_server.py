@@ -102,7 +102,7 @@ async def test_document_resource_and_citation_prompt(tmp_path: Path, docs: Path)
 
 def test_server_starts_without_heavy_imports(tmp_path: Path) -> None:
     code = (
-        "import sys; from mcp_servers.rag import create_server; create_server(sys.argv[1]); "
+        "import sys; from mcploom.mcp_servers.rag import create_server; create_server(sys.argv[1]); "
         "print([m for m in ('torch', 'sentence_transformers', 'chromadb', 'onnxruntime') if m in sys.modules])"
     )
     out = subprocess.run(
