@@ -108,7 +108,7 @@ class ServerCommand:
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         """Parse the command line, build the server and serve it until stdin closes (or forever on HTTP)."""
-        from mcploom.mcp_servers._stdio import run_stdio
+        from mcploom.mcp_servers._stdio import EXIT_GRACE_S, run_stdio
 
         args = self.parser().parse_args(argv)
         # stdout is the MCP wire on stdio: logs must only ever reach stderr.
@@ -119,7 +119,7 @@ class ServerCommand:
         if args.http:
             server.run("streamable-http", host=args.host, port=args.port)
         else:
-            run_stdio(server)
+            run_stdio(server, exit_grace_s=EXIT_GRACE_S)
 
     def entry_args(self, argv: Sequence[str]) -> list[str]:
         """``argv`` checked as this server reads it, written back with absolute paths, for a stdio entry.

@@ -37,13 +37,15 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp.types import ToolAnnotations
+from mcp.types import EmptyResult, SetLevelRequestParams, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcploom.agents.describe import call_text, clip, progress_text
 from mcploom.graphs.types import PATTERN_SUMMARIES, Pattern
 from mcploom.mcp_servers import default_servers
 from mcploom.mcp_servers._serve import ServerCommand, existing_file
+from mcploom.mcp_servers._server import McploomServer
+from mcploom.mcp_servers._stdio import lowlevel_server
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -70,10 +72,13 @@ AskPattern = Pattern
 
 PATTERN_HELP = "How the agent works: " + "; ".join(f"'{name}' {what}" for name, what in PATTERN_SUMMARIES.items()) + "."
 
-ASK_SETTINGS: Mapping[str, Any] = {"checkpointer": "memory", "approval": "never"}
-"""How ``ask``'s agents run: threads live per question in memory (deleted after it), and no call
-waits for approval, since nobody can answer in the middle of an MCP tool call; the client approves
-``ask`` itself instead (its ``destructiveHint`` says when the agent's tools may be destructive)."""
+ASK_SETTINGS: Mapping[str, Any] = {"approval": "never"}
+"""How ``ask``'s agents run: no call waits for approval, since nobody can answer in the middle of an
+MCP tool call; the client approves ``ask`` itself instead (its ``destructiveHint`` says when the
+agent's tools may be destructive). Threads live per question in memory and are deleted after it,
+unless the server is started with ``--checkpointer``: then they persist, ``ask`` returns each
+answer's ``thread`` and takes it back to continue, and replicas sharing one Postgres
+checkpointer continue each other's threads."""
 
 AgentFactory = Callable[[AskPattern], "Agent"]
 """Builds the (not yet entered) ``Agent`` for a pattern; called once per pattern, in a worker thread."""
@@ -85,6 +90,8 @@ MAX_RESULT_CHARS = 2000
 """A tool result's text is cut to this many characters in the structured result."""
 MAX_MESSAGE_CHARS = 200
 """Progress and log messages are cut to this many characters."""
+MAX_QUESTION_CHARS = 100_000
+"""The longest question ``ask`` takes."""
 
 
 class ToolCallRecord(BaseModel):
@@ -112,22 +119,32 @@ class AskResult(BaseModel):
     answer: str = Field(description="The agent's final answer.")
     tool_calls: list[ToolCallRecord] = Field(description="The agent's tool calls, in order.")
     usage: Usage = Field(description="Model tokens spent (zero where the model does not report them).")
+    thread: str | None = Field(
+        default=None, description="Pass it back as `thread` to continue this conversation (null: not kept)."
+    )
 
 
-def default_agent_factory(model: str = DEFAULT_MODEL, servers: Mapping[str, Any] | str | None = None) -> AgentFactory:
-    """An ``AgentFactory`` for ``Agent(model=model, servers=servers, pattern=...)``.
+def default_agent_factory(
+    model: str = DEFAULT_MODEL, servers: Mapping[str, Any] | str | None = None, checkpointer: str = "memory"
+) -> AgentFactory:
+    """An ``AgentFactory`` for ``Agent(model=model, servers=servers, pattern=..., checkpointer=...)``.
 
     Args:
         model: A model spec (``local``, ``anthropic:<model>``, ...; see ``mcploom.agents.models``).
         servers: MCP servers in Claude Desktop's ``mcpServers`` shape, or a path to such a JSON
             file (default: :func:`default_servers`).
+        checkpointer: Where threads live (``memory``: per question only; see ``ASK_SETTINGS``).
     """
 
     def build(pattern: AskPattern) -> Agent:
         from mcploom.agents.agent import Agent  # langgraph and friends: only on the first ask
 
         return Agent(
-            model=model, servers=servers if servers is not None else default_servers(), pattern=pattern, **ASK_SETTINGS
+            model=model,
+            servers=servers if servers is not None else default_servers(),
+            pattern=pattern,
+            checkpointer=checkpointer,
+            **ASK_SETTINGS,
         )
 
     return build
@@ -162,11 +179,36 @@ class _Agents:
                 logger.exception("Closing the agent's MCP sessions failed")
 
 
+_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+"""MCP's log levels (RFC 5424's), lowest first."""
+
+
+class _LogLevel:
+    """The lowest level of log message the client asked for with ``logging/setLevel`` (default info)."""
+
+    def __init__(self) -> None:
+        self.name = "info"
+
+    def wants(self, level: str) -> bool:
+        return _LOG_LEVELS.index(level) >= _LOG_LEVELS.index(self.name)
+
+    def serve(self, server: MCPServer) -> None:
+        """Answer ``logging/setLevel`` on ``server``, which thereby declares the logging capability
+        (the spec requires it of a server that sends ``notifications/message``)."""
+
+        async def set_level(_: Any, params: SetLevelRequestParams) -> EmptyResult:
+            self.name = params.level
+            return EmptyResult()
+
+        lowlevel_server(server).add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+
+
 class _Reporter:
     """Progress notifications (monotonic counter, no total) and log messages for one ``ask``."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, level: _LogLevel) -> None:
         self._ctx = ctx
+        self._level = level
         self._step = 0
 
     async def progress(self, message: str) -> None:
@@ -176,6 +218,8 @@ class _Reporter:
     async def log(self, message: str) -> None:
         # MCP logging is deprecated from protocol 2026-07-28 (SEP-2577) but is what clients such as
         # Claude Desktop and the Inspector show today; a log that cannot be sent never fails the run.
+        if not self._level.wants("info"):
+            return
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", MCPDeprecationWarning)
@@ -185,7 +229,7 @@ class _Reporter:
 
 
 def create_server(
-    agent_factory: AgentFactory | None = None, *, about: str = "", destructive: bool = False
+    agent_factory: AgentFactory | None = None, *, about: str = "", destructive: bool = False, keep_threads: bool = False
 ) -> MCPServer:
     """Build the agent server with its one tool, ``ask``.
 
@@ -194,6 +238,8 @@ def create_server(
             ``local`` model with the utility server). Tests inject one on a scripted model.
         about: A sentence on the agent's model and tools, appended to the tool's description.
         destructive: Whether the agent's tools may be destructive (sets ``destructiveHint``).
+        keep_threads: Keep each question's thread (the agents' checkpointer persists them) so
+            ``ask(thread=...)`` continues it; otherwise threads are deleted after each question.
 
     Example:
         >>> server = create_server(default_agent_factory("local"))
@@ -209,11 +255,13 @@ def create_server(
         finally:
             await agents.aclose()
 
-    server = MCPServer(
+    server = McploomServer(
         "mcploom-agent",
         instructions="Delegate a question to an mcploom agent: a model that calls its own tools, then answers.",
         lifespan=lifespan,
     )
+    level = _LogLevel()
+    level.serve(server)
     annotations = ToolAnnotations(
         title="Ask the mcploom agent",
         readOnlyHint=False,
@@ -231,28 +279,42 @@ def create_server(
     @server.tool(annotations=annotations, description=description)
     async def ask(
         question: Annotated[
-            str, Field(description="The question or task, self-contained: the agent has no chat history.")
+            str,
+            Field(
+                description="The question or task, self-contained unless `thread` continues an earlier one.",
+                max_length=MAX_QUESTION_CHARS,
+            ),
         ],
         ctx: Context,
         pattern: Annotated[AskPattern, Field(description=PATTERN_HELP)] = "react",
+        thread: Annotated[
+            str | None,
+            Field(description="The `thread` of an earlier answer, to continue that conversation.", max_length=200),
+        ] = None,
     ) -> AskResult:
-        report = _Reporter(ctx)
+        if thread is not None and not keep_threads:
+            raise ToolError(
+                "This agent server keeps no conversations, so `thread` cannot continue one; ask a self-contained "
+                "question (its operator can start it with --checkpointer to keep threads)."
+            )
+        report = _Reporter(ctx, level)
         if not agents.started(pattern):
             await report.progress("Starting the agent: loading its model and starting its MCP servers")
         try:
             agent = await agents.get(pattern)
         except Exception as exc:
             raise ToolError(f"The agent could not start: {exc}") from None
-        return await _answer(agent, question, report)
+        return await _answer(agent, question, report, thread, keep_threads)
 
     return server
 
 
-async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
-    """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped afterwards."""
+async def _answer(agent: Agent, question: str, report: _Reporter, thread: str | None, keep: bool) -> AskResult:
+    """Run ``question`` through ``agent``, reporting as events arrive; the thread is dropped
+    afterwards unless ``keep``."""
     from mcploom.agents.events import Answer, Progress, Token, ToolCall, ToolResult
 
-    thread_id = uuid.uuid4().hex
+    thread_id = thread or uuid.uuid4().hex
     calls: dict[str, ToolCallRecord] = {}
     written = ""
     unreported = 0
@@ -292,8 +354,14 @@ async def _answer(agent: Agent, question: str, report: _Reporter) -> AskResult:
     except Exception as exc:
         raise ToolError(f"The agent failed while answering: {type(exc).__name__}: {exc}") from None
     finally:
-        await _forget(agent, thread_id)
-    return AskResult(answer=answer.text, tool_calls=list(calls.values()), usage=Usage(**answer.usage))
+        if not keep:
+            await _forget(agent, thread_id)
+    return AskResult(
+        answer=answer.text,
+        tool_calls=list(calls.values()),
+        usage=Usage(**answer.usage),
+        thread=thread_id if keep else None,
+    )
 
 
 async def _forget(agent: Agent, thread_id: str) -> None:
@@ -320,7 +388,23 @@ def _model_spec(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _checkpointer(text: str) -> str:
+    """An argparse type: a checkpointer spec, checked (nothing is opened), a SQLite path made absolute
+    (a client such as Claude Desktop starts the server in a folder of its own)."""
+    from mcploom.agents.config.checkpointers import POSTGRES_SCHEMES, check_checkpointer, sqlite_path
+    from mcploom.agents.errors import ConfigError
+
+    try:
+        spec = str(check_checkpointer(text))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if spec == "memory" or spec.startswith(POSTGRES_SCHEMES):
+        return spec
+    return f"sqlite://{sqlite_path(spec).absolute()}"
+
+
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from mcploom.agents.config.checkpointers import CHECKPOINTER_FORMS
     from mcploom.agents.models import SPEC_FORMS
 
     parser.add_argument(
@@ -336,6 +420,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         type=existing_file,
         help="JSON file with the agent's MCP servers in Claude Desktop's mcpServers shape (default: the utility server).",
     )
+    parser.add_argument(
+        "--checkpointer",
+        type=_checkpointer,
+        default="memory",
+        help=f"Where threads live: {', '.join(CHECKPOINTER_FORMS)}. Default memory: each question alone. With a "
+        "file or Postgres, ask returns a thread to continue, and replicas sharing one Postgres continue each other's.",
+    )
 
 
 def _from_arguments(args: argparse.Namespace) -> MCPServer:
@@ -350,9 +441,10 @@ def _from_arguments(args: argparse.Namespace) -> MCPServer:
     except (ConfigError, argparse.ArgumentTypeError) as exc:
         raise SystemExit(f"mcploom serve agent: {exc}") from None
     return create_server(
-        default_agent_factory(model, servers),
+        default_agent_factory(model, servers, args.checkpointer),
         about=_describe(model, names),
         destructive=args.mcp_config is not None,
+        keep_threads=args.checkpointer != "memory",
     )
 
 

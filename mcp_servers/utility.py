@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from mcploom.mcp_servers._annotations import READ_ONLY
 from mcploom.mcp_servers._serve import ServerCommand
+from mcploom.mcp_servers._server import McploomServer
 
 __all__ = ["create_server", "evaluate", "main"]
 
@@ -147,7 +148,7 @@ def _answer(moment: datetime, zone: str) -> TimeAnswer:
 
 def create_server() -> MCPServer:
     """Build the utility server with its ``calculate``, ``now`` and ``convert_time`` tools."""
-    server = MCPServer("mcploom-utility", instructions="Exact arithmetic and the current time.")
+    server = McploomServer("mcploom-utility", instructions="Exact arithmetic and the current time.")
 
     @server.tool(annotations=READ_ONLY)
     def calculate(

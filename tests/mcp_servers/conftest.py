@@ -61,11 +61,18 @@ def sample_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server_args(files_root: Path, sample_db: Path) -> Callable[[str], list[str]]:
-    """The command-line arguments each of our servers needs, by name."""
+def server_args(files_root: Path, sample_db: Path, tmp_path: Path) -> Callable[[str], list[str]]:
+    """The command-line arguments each of our servers needs, by name (rag: an empty index folder
+    and the files root to ingest from; agent: nothing, its model loads on the first ask)."""
 
     def args(name: str) -> list[str]:
-        return {"utility": [], "files": [str(files_root)], "sql": [str(sample_db)]}[name]
+        return {
+            "utility": [],
+            "files": [str(files_root)],
+            "sql": [str(sample_db)],
+            "rag": ["--data-dir", str(tmp_path / "index"), "--allow-root", str(files_root)],
+            "agent": [],
+        }[name]
 
     return args
 

@@ -46,7 +46,7 @@ class Factory:
         model = self.model or ScriptedChatModel.script(
             [AIMessage(r, usage_metadata=USAGE) if isinstance(r, str) else r for r in self.replies]
         )
-        agent = Agent(model=model, servers=self.servers, pattern=pattern, **ASK_SETTINGS)
+        agent = Agent(model=model, servers=self.servers, pattern=pattern, checkpointer="memory", **ASK_SETTINGS)
         self.built.append(agent)
         return agent
 
@@ -111,6 +111,7 @@ async def test_ask_calls_the_utility_server_reports_progress_and_returns_structu
             }
         ],
         "usage": USAGE,
+        "thread": None,  # this server keeps no threads
     }
     messages = [message for _, _, message in progress]
     assert messages[0].startswith("Starting the agent")
