@@ -10,10 +10,16 @@ at least as strict as the MCP reference filesystem server:
 * The real path (every symlink resolved) must lie inside a root. For a path that does not
   exist yet, the real path of its parent must, and the last component must not be a link.
 * Files are opened with ``O_NOFOLLOW`` and the opened descriptor's real path is checked again,
-  so a symlink swapped in after the check is refused instead of followed. Writes go to a
-  temporary file created (``O_EXCL``) in a directory opened and checked the same way, and
-  ``os.replace`` renames it over the target: a rename replaces a symlink planted at the target,
-  it never writes through it.
+  so a symlink swapped in after the check is refused instead of followed. Directories are listed
+  and walked through such checked descriptors too, never by path, so a directory swapped for a
+  link after the check shows nothing of where the link leads.
+* Reads open with ``O_NONBLOCK`` and check the type on the descriptor (``fstat``) before reading:
+  a FIFO, socket or device is refused, never waited on. A regular file with more than one hard
+  link is refused unless ``allow_hard_links``: a hard link made inside a root can share an outside
+  file's data, and no path check can tell.
+* Writes go to a temporary file created (``O_EXCL``) in a directory opened and checked the same
+  way, and ``os.replace`` renames it over the target: a rename replaces a symlink planted at the
+  target, it never writes through it (nor through a hard link).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO without it waits for a writer
+_NOCTTY = getattr(os, "O_NOCTTY", 0)  # a terminal opened must not become the server's controlling one
 _DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd  # os.replace shares rename's dir_fd support
 
 
@@ -47,6 +55,28 @@ class PathPolicyError(ValueError):
 
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _kind(mode: int) -> str:
+    """What a file's mode makes it, in words for a refusal."""
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if stat.S_ISREG(mode):
+        return "regular file"
+    return "special file"
+
+
+def _relative(real: Path, dir_fd: int | None) -> Path | str:
+    """What to pass with ``dir_fd``: the last component when there is a directory descriptor."""
+    return real.name if dir_fd is not None else real
 
 
 def _fd_path(fd: int) -> str | None:
@@ -72,6 +102,7 @@ class Sandbox:
 
     Args:
         roots: Existing directories. Each is resolved to its real path once, at start-up.
+        allow_hard_links: Read regular files that have more than one hard link.
 
     Raises:
         PathPolicyError: No root was given, or one is not an existing directory.
@@ -84,7 +115,7 @@ class Sandbox:
         mcp_servers._sandbox.PathPolicyError: Path 'notes/../../etc/passwd' contains '..'
     """
 
-    def __init__(self, roots: Sequence[str | os.PathLike[str]]) -> None:
+    def __init__(self, roots: Sequence[str | os.PathLike[str]], *, allow_hard_links: bool = False) -> None:
         if not roots:
             raise PathPolicyError("No allowed root directory was given. Pass at least one directory.")
         given: list[str] = []
@@ -99,6 +130,7 @@ class Sandbox:
         self.roots: tuple[Path, ...] = tuple(Path(r) for r in real)
         """The real paths of the allowed roots; relative paths start from the first."""
         self._real = tuple(real)
+        self.allow_hard_links = allow_hard_links
 
     # -- checks on the text ---------------------------------------------------------------
 
@@ -219,32 +251,87 @@ class Sandbox:
         if not any(_within(actual, root) for root in self._real):
             raise PathPolicyError(f"{expected!r} was swapped for a link outside the allowed roots; refused.")
 
-    def _open_nofollow(self, real: Path, flags: int) -> int:
-        """``os.open`` that refuses (rather than follows) a last component swapped for a link."""
+    def lstat(self, real: Path, dir_fd: int | None = None) -> os.stat_result:
+        """``os.lstat`` of a real path, or of ``real.name`` relative to ``dir_fd`` (its directory, checked).
+
+        Relative to the descriptor, a parent swapped for a link after the check cannot redirect it.
+        """
+        return os.stat(_relative(real, dir_fd), dir_fd=dir_fd, follow_symlinks=False)
+
+    def is_link(self, real: Path, dir_fd: int | None = None) -> bool:
+        """Whether a real path (relative to ``dir_fd``, as for :meth:`lstat`) is a link; False if it is gone."""
         try:
-            return os.open(real, flags | _NOFOLLOW | _CLOEXEC)
+            return stat.S_ISLNK(self.lstat(real, dir_fd).st_mode)
+        except OSError:
+            return False
+
+    def _open_nofollow(self, real: Path, flags: int, dir_fd: int | None = None) -> int:
+        """``os.open`` that refuses (rather than follows) a last component swapped for a link.
+
+        It never waits either: ``O_NONBLOCK`` makes opening a FIFO return at once instead of
+        waiting for a writer. With ``dir_fd``, only ``real.name`` is opened, relative to it.
+        """
+        try:
+            return os.open(_relative(real, dir_fd), flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and os.path.islink(real):
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and self.is_link(real, dir_fd):
                 raise PathPolicyError(
                     f"{self.display(real)!r} became a symbolic link after it was checked; refused."
                 ) from None
             raise
 
+    def _require_regular(self, mode: int, real: Path) -> None:
+        if not stat.S_ISREG(mode):
+            raise PathPolicyError(
+                f"{self.display(real)!r} is a {_kind(mode)}, not a regular file; the files server reads "
+                "only regular files. Use list_dir to see each entry's type."
+            )
+
     @contextmanager
-    def open_file(self, real: Path) -> Iterator[int]:
-        """Open a resolved file for reading without following a link, and check where it landed."""
-        fd = self._open_nofollow(real, os.O_RDONLY)
+    def open_file(self, real: Path, *, dir_fd: int | None = None) -> Iterator[int]:
+        """Open a resolved regular file for reading, checked, and yield a plain (blocking) descriptor.
+
+        The file is opened without following a link and without waiting, and the descriptor is
+        checked before anything is read: its real path, its type and its hard-link count. With
+        ``dir_fd`` (the file's directory, as :meth:`walk` yields it), only the last component is
+        opened, relative to it.
+
+        Raises:
+            PathPolicyError: The file became a link or moved out of the roots after the check, is
+                not a regular file, or has more than one hard link and ``allow_hard_links`` is off.
+        """
+        # Looking first spares a FIFO or a device the open itself (opening a device can act on it);
+        # a link is left to O_NOFOLLOW, which names it. The check on the descriptor is the binding one.
+        mode = self.lstat(real, dir_fd).st_mode
+        if not stat.S_ISLNK(mode):
+            self._require_regular(mode, real)
+        fd = self._open_nofollow(real, os.O_RDONLY | _NOCTTY, dir_fd)
         try:
             self._verify_fd(fd, os.fspath(real))
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise PathPolicyError(f"{self.display(real)!r} is not a regular file.")
+            info = os.fstat(fd)
+            self._require_regular(info.st_mode, real)
+            if info.st_nlink > 1 and not self.allow_hard_links:
+                raise PathPolicyError(
+                    f"{self.display(real)!r} has {info.st_nlink} hard links; a hard link can lead outside the "
+                    "allowed roots, so the files server does not read it. Start the server with "
+                    "--allow-hard-links if these links are yours."
+                )
+            os.set_blocking(fd, True)  # reads of a regular file then behave as usual
             yield fd
         finally:
             os.close(fd)
 
     @contextmanager
     def open_dir(self, real: Path) -> Iterator[int | None]:
-        """Open a resolved directory (``None`` where the OS has no ``dir_fd`` operations), checked."""
+        """Open a resolved directory (``None`` where the OS has no ``dir_fd`` operations), checked.
+
+        List it as ``os.listdir(fd)`` and look at entries with :meth:`lstat`: what the descriptor
+        shows is the directory that was checked, even if a link takes its name meanwhile.
+
+        Raises:
+            PathPolicyError: The directory became a link or moved out of the roots after the check,
+                or is not a directory.
+        """
         if not _DIR_FD:
             self._check_real(os.path.realpath(real), os.fspath(real))
             yield None
@@ -252,9 +339,37 @@ class Sandbox:
         fd = self._open_nofollow(real, os.O_RDONLY | _DIRECTORY)
         try:
             self._verify_fd(fd, os.fspath(real))
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISDIR(mode):  # where there is no O_DIRECTORY to refuse it
+                raise PathPolicyError(f"{self.display(real)!r} is a {_kind(mode)}, not a directory.")
             yield fd
         finally:
             os.close(fd)
+
+    def walk(self, top: Path) -> Iterator[tuple[Path, list[str], list[str], int | None]]:
+        """Walk the resolved directory ``top`` top-down through checked descriptors, following no link.
+
+        Yields ``(folder, dirs, files, dir_fd)`` like :func:`os.fwalk`, with ``folder`` a real path;
+        sort or prune ``dirs`` in place. ``dirs`` can name links to directories (never entered);
+        ``files`` holds every other entry, links and special files included. ``dir_fd`` is
+        ``folder`` opened, for :meth:`lstat` and :meth:`open_file`; it is ``None`` where the OS has
+        no ``dir_fd`` operations, and the walk then goes by path (:func:`os.walk`).
+        """
+        with self.open_dir(top) as top_fd:
+            if top_fd is None:
+                for folder, dirs, files in os.walk(top):
+                    yield Path(folder), dirs, files, None
+                return
+            # fwalk opens each subdirectory relative to its parent's descriptor and enters it only
+            # if it is the very directory the listing saw, so a link swapped in is not followed.
+            for folder, dirs, files, fd in os.fwalk(dir_fd=top_fd):
+                here = top / folder
+                try:
+                    self._verify_fd(fd, os.fspath(here))
+                except PathPolicyError:  # moved out of the roots while the walk ran
+                    dirs.clear()
+                    continue
+                yield here, dirs, files, fd
 
     def write_atomic(self, parent: Path, name: str, data: bytes, *, mode: int | None = None) -> None:
         """Write ``data`` to ``parent/name`` through a temporary file and ``os.replace``.

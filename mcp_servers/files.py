@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,10 +21,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcploom.mcp_servers._annotations import READ_ONLY, WRITES, WRITES_IDEMPOTENT
+from mcploom.mcp_servers._glob import glob_matcher
 from mcploom.mcp_servers._sandbox import PathPolicyError, Sandbox
 from mcploom.mcp_servers._serve import ServerCommand, existing_folder
+from mcploom.mcp_servers._server import McploomServer
 
-__all__ = ["create_server", "glob_regex", "main"]
+__all__ = ["COMMAND", "create_server", "main"]
 
 DEFAULT_MAX_READ_BYTES = 1_000_000
 DEFAULT_MAX_WRITE_BYTES = 5_000_000
@@ -122,39 +123,6 @@ def _tool_errors() -> Iterator[None]:
         raise ToolError(f"{exc.strerror or exc}{where}.") from None
 
 
-def glob_regex(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
-    """Compile a glob (``*``, ``?``, ``[...]``, ``**`` across directories) to a regex on '/'-paths.
-
-    Example:
-        >>> bool(glob_regex("**/*.py").match("a/b/c.py")), bool(glob_regex("*.py").match("a/c.py"))
-        (True, False)
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z", 0 if case_sensitive else re.IGNORECASE)
-
-
 def _read_lines(fd: int, start_line: int, max_lines: int | None, max_bytes: int) -> tuple[list[str], bool]:
     """Read lines from ``start_line`` until ``max_lines`` or ``max_bytes``; say if more follow.
 
@@ -188,15 +156,19 @@ def create_server(
     read_only: bool = False,
     max_read_bytes: int = DEFAULT_MAX_READ_BYTES,
     max_write_bytes: int = DEFAULT_MAX_WRITE_BYTES,
+    allow_hard_links: bool = False,
 ) -> MCPServer:
     """Build the files server over ``roots``; ``read_only`` leaves out write_text, edit and move.
+
+    ``allow_hard_links`` lets the tools read files with more than one hard link, which they
+    refuse by default: such a link can share the data of a file outside the roots.
 
     Raises:
         PathPolicyError: No root given, or a root is not an existing directory.
     """
-    sandbox = Sandbox(roots)
+    sandbox = Sandbox(roots, allow_hard_links=allow_hard_links)
     shown_roots = ", ".join(str(root) for root in sandbox.roots)
-    server = MCPServer(
+    server = McploomServer(
         "mcploom-files",
         instructions=(
             f"Text files under {shown_roots}. Paths are relative to {sandbox.roots[0]} or absolute in a root."
@@ -242,24 +214,22 @@ def create_server(
         with _tool_errors():
             real = sandbox.resolve(path)
             if not real.is_dir():
-                raise ToolError(f"{path!r} is a file, not a directory; use read_text to read it.")
-            entries: list[Entry] = []
-            names = sorted(os.listdir(real))
-            for name in names[:MAX_LIST_ENTRIES]:
-                try:
-                    info = os.lstat(real / name)
-                except OSError:
-                    continue
-                kind: EntryType = (
-                    "symlink"
-                    if stat.S_ISLNK(info.st_mode)
-                    else "directory"
-                    if stat.S_ISDIR(info.st_mode)
-                    else "file"
-                    if stat.S_ISREG(info.st_mode)
-                    else "other"
+                if real.is_file():
+                    raise ToolError(f"{path!r} is a file, not a directory; use read_text to read it.")
+                raise ToolError(
+                    f"{path!r} is neither a directory nor a regular file; list_dir its parent to see what it is."
                 )
-                entries.append(Entry(name=name, type=kind, size=info.st_size if kind == "file" else None))
+            # Through the checked descriptor, not the path: if a link to elsewhere takes the
+            # directory's name after the check, this still lists the directory that was checked.
+            with sandbox.open_dir(real) as dir_fd:
+                names = sorted(os.listdir(real if dir_fd is None else dir_fd))
+                entries: list[Entry] = []
+                for name in names[:MAX_LIST_ENTRIES]:
+                    try:
+                        info = sandbox.lstat(real / name, dir_fd)
+                    except OSError:  # gone since the listing
+                        continue
+                    entries.append(_entry(name, info))
         return DirListing(path=sandbox.display(real), entries=entries, truncated=len(names) > MAX_LIST_ENTRIES)
 
     @server.tool(annotations=READ_ONLY)
@@ -275,8 +245,15 @@ def create_server(
         case_sensitive: Annotated[bool, Field(description="Match pattern and text case-sensitively.")] = False,
         max_results: Annotated[int, Field(ge=1, le=1000, description="Most matches to return.")] = 100,
     ) -> SearchResult:
-        """Find files by glob pattern and, optionally, the lines that contain a text. Symlinks are skipped."""
-        regex = glob_regex(pattern, case_sensitive=case_sensitive)
+        """Find files by glob pattern (at most 1000 characters) and, optionally, the lines that contain a text.
+
+        Symlinks are skipped. A text search skips binary, non-UTF-8, oversized and special files, and
+        files with more than one hard link unless the server allows them.
+        """
+        try:
+            matcher = glob_matcher(pattern, case_sensitive=case_sensitive)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         on_path = "/" in pattern
         needle = text if case_sensitive or text is None else text.lower()
         matches: list[Match] = []
@@ -285,22 +262,24 @@ def create_server(
             top = sandbox.resolve(path)
             if not top.is_dir():
                 raise ToolError(f"{path!r} is not a directory; search under a directory.")
-            for folder, dirs, files in os.walk(top, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    full = Path(folder) / name
-                    relative = full.relative_to(top).as_posix()
-                    if not regex.match(relative if on_path else name) or os.path.islink(full):
-                        continue
-                    scanned += 1
-                    if scanned > MAX_SEARCH_FILES:
-                        return SearchResult(matches=matches, files_scanned=scanned - 1, truncated=True)
-                    if needle is None:
-                        matches.append(Match(path=sandbox.display(full), line=None, text=None))
-                    else:
-                        matches.extend(_grep(sandbox, full, needle, case_sensitive, max_read_bytes))
-                    if len(matches) > max_results:
-                        return SearchResult(matches=matches[:max_results], files_scanned=scanned, truncated=True)
+            # closing(): an early return shuts the walk's descriptors at once.
+            with closing(sandbox.walk(top)) as walk:
+                for folder, dirs, files, dir_fd in walk:
+                    dirs.sort()
+                    for name in sorted(files):
+                        full = folder / name
+                        relative = full.relative_to(top).as_posix()
+                        if not matcher(relative if on_path else name) or sandbox.is_link(full, dir_fd):
+                            continue
+                        scanned += 1
+                        if scanned > MAX_SEARCH_FILES:
+                            return SearchResult(matches=matches, files_scanned=scanned - 1, truncated=True)
+                        if needle is None:
+                            matches.append(Match(path=sandbox.display(full), line=None, text=None))
+                        else:
+                            matches.extend(_grep(sandbox, full, dir_fd, needle, case_sensitive, max_read_bytes))
+                        if len(matches) > max_results:
+                            return SearchResult(matches=matches[:max_results], files_scanned=scanned, truncated=True)
         return SearchResult(matches=matches, files_scanned=scanned, truncated=False)
 
     if read_only:
@@ -399,14 +378,32 @@ def create_server(
     return server
 
 
+def _entry(name: str, info: os.stat_result) -> Entry:
+    kind: EntryType = (
+        "symlink"
+        if stat.S_ISLNK(info.st_mode)
+        else "directory"
+        if stat.S_ISDIR(info.st_mode)
+        else "file"
+        if stat.S_ISREG(info.st_mode)
+        else "other"
+    )
+    return Entry(name=name, type=kind, size=info.st_size if kind == "file" else None)
+
+
 def _within_dir(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _grep(sandbox: Sandbox, full: Path, needle: str, case_sensitive: bool, max_bytes: int) -> list[Match]:
-    """Lines of one file that contain ``needle``; binary, non-UTF-8 and oversized files give none."""
+def _grep(
+    sandbox: Sandbox, full: Path, dir_fd: int | None, needle: str, case_sensitive: bool, max_bytes: int
+) -> list[Match]:
+    """Lines of one file that contain ``needle``; binary, non-UTF-8, oversized and refused files give none.
+
+    ``dir_fd`` is the file's directory as the walk opened it: the file is opened relative to it.
+    """
     try:
-        with sandbox.open_file(full) as fd:
+        with sandbox.open_file(full, dir_fd=dir_fd) as fd:
             if os.fstat(fd).st_size > max_bytes:
                 return []
             data = os.read(fd, max_bytes + 1)
@@ -432,6 +429,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", action="store_true", help="Leave out write_text, edit and move.")
     parser.add_argument("--max-read-bytes", type=int, default=DEFAULT_MAX_READ_BYTES, help="Bytes per read.")
     parser.add_argument("--max-write-bytes", type=int, default=DEFAULT_MAX_WRITE_BYTES, help="Bytes per write.")
+    parser.add_argument(
+        "--allow-hard-links",
+        action="store_true",
+        help="Read files that have more than one hard link (refused by default: one can lead outside the roots).",
+    )
 
 
 def _from_arguments(args: argparse.Namespace) -> MCPServer:
@@ -441,6 +443,7 @@ def _from_arguments(args: argparse.Namespace) -> MCPServer:
             read_only=args.read_only,
             max_read_bytes=args.max_read_bytes,
             max_write_bytes=args.max_write_bytes,
+            allow_hard_links=args.allow_hard_links,
         )
     except PathPolicyError as exc:
         raise SystemExit(f"mcploom serve files: {exc}") from None
