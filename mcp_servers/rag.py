@@ -1,8 +1,14 @@
 """RAG MCP server: hybrid (BM25 + dense) search over your documents, with citations.
 
-Run it with ``python -m mcploom.mcp_servers.rag --data-dir DIR`` (stdio) or ``--http --port 8000``. The server
-is the single owner of its Chroma folder (Chroma has no file lock; concurrent writer processes lose
-vectors), or it talks to a Chroma server given with ``--chroma-host``. The embedding model and Chroma
+Run it with ``python -m mcploom.mcp_servers.rag --data-dir DIR --allow-root DOCS`` (stdio) or with
+``--http --port 8000``. ``ingest`` reads only under the ``--allow-root`` folders: every path the model
+sends goes through ``mcploom.mcp_servers._sandbox.Sandbox`` (no ``..``, ``~``, encoded separators, or
+links leading out), and walked folders never follow links, open special files or read hard-linked
+files. Without ``--allow-root`` the server does not offer ``ingest`` at all; searching, listing,
+reading and deleting what is already indexed stay.
+
+The server is the single owner of its Chroma folder (Chroma has no file lock; concurrent writer processes
+lose vectors), or it talks to a Chroma server given with ``--chroma-host``. The embedding model and Chroma
 load on the first tool call that needs them, so ``tools/list`` answers at once.
 """
 
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +31,9 @@ from pydantic import BaseModel, Field
 
 from mcploom import rag
 from mcploom.mcp_servers._annotations import READ_ONLY, WRITES_IDEMPOTENT
+from mcploom.mcp_servers._sandbox import PathPolicyError, Sandbox
 from mcploom.mcp_servers._serve import ServerCommand, existing_folder, folder
+from mcploom.mcp_servers._server import McploomServer
 from mcploom.paths import index_home
 from mcploom.rag.types import SearchMode
 
@@ -56,7 +65,7 @@ class SearchResult(BaseModel):
 
 
 class FailedFile(BaseModel):
-    """A file that could not be ingested, and why."""
+    """A file or folder entry that was not ingested, and why (unreadable, a link, not a regular file, ...)."""
 
     source: str
     reason: str
@@ -138,13 +147,31 @@ class _Indexes:
             return index
 
 
-def _local_path(value: str) -> Path:
-    if value.startswith("file://"):
+def _path_text(value: str) -> str:
+    """The path a ``file://`` URL names (decoded), or ``value`` itself; the sandbox checks either."""
+    if value[:7].lower() == "file://":
         parsed = urlparse(value)
-        return Path(unquote(parsed.path))
+        if parsed.netloc not in ("", "localhost"):
+            raise ToolError(
+                f"{value!r} names the host {parsed.netloc!r}; only local files can be ingested. "
+                "Send a path (or a file:/// URL)."
+            )
+        return unquote(parsed.path)
     if "://" in value:
         raise ToolError(f"{value!r} is a URL; only local files can be ingested (paths or file:// URLs).")
-    return Path(value).expanduser()
+    return value
+
+
+def _inside(sandbox: Sandbox, value: str, roots: str) -> Path:
+    """The real path of ``value`` inside the sandbox's roots, or a ``ToolError`` saying why not."""
+    try:
+        return sandbox.resolve(_path_text(value))
+    except PathPolicyError as exc:
+        raise ToolError(f"Refused: {exc}") from None
+    except FileNotFoundError as exc:
+        raise ToolError(f"{exc} Send an existing file or folder under {roots}.") from None
+    except OSError as exc:
+        raise ToolError(f"Cannot examine {value!r} ({exc.strerror or exc}). Check the path.") from None
 
 
 def create_server(
@@ -164,18 +191,31 @@ def create_server(
         chroma_host: Chroma server host (vectors then live there); ``None`` for the embedded store.
         chroma_port: Chroma server port.
         rerank: Rerank search hits with the ONNX cross-encoder (off by default: it did not pay on SciFact).
-        allowed_roots: If given, ``ingest`` accepts only paths under these folders.
+        allowed_roots: Folders ``ingest`` may read (through ``Sandbox``); without any, ``ingest`` is not offered
+            and the server only searches, lists, reads and deletes what is already indexed.
+
+    Raises:
+        PathPolicyError: An allowed root is not an existing directory.
     """
     folder = Path(data_dir).expanduser() if data_dir is not None else index_home()
     indexes = _Indexes(folder, collection, chroma_host, chroma_port, rerank)
-    roots = [Path(r).expanduser().resolve() for r in allowed_roots]
-    server = MCPServer(
-        "mcploom-rag",
-        instructions=(
-            "Hybrid search over the user's indexed documents. Call search first; answer from the returned "
-            "passages and cite them as [n]. Use list_collections to see what is indexed."
-        ),
+    sandbox = Sandbox(allowed_roots) if allowed_roots else None
+    roots = ", ".join(os.path.realpath(os.path.expanduser(os.fspath(r))) for r in allowed_roots)
+    instructions = (
+        "Hybrid search over the user's indexed documents. Call search first; answer from the returned "
+        "passages and cite them as [n]. Use list_collections to see what is indexed. "
     )
+    if sandbox is None:
+        instructions += (
+            "ingest is not offered: this server was started without --allow-root, so it serves only what is "
+            "already indexed. To add files, the user runs `mcploom ingest PATH` or restarts it with --allow-root DIR."
+        )
+    else:
+        instructions += (
+            f"ingest indexes files and folders under {roots} (paths relative to the first, or absolute inside "
+            "one); symbolic links, special files and hard-linked files in folders are skipped and listed in failed."
+        )
+    server = McploomServer("mcploom-rag", instructions=instructions)
 
     def do_search(
         query: str, k: int, name: str | None, filters: dict[str, Any] | None, mode: SearchMode
@@ -219,44 +259,46 @@ def create_server(
         """Search the indexed documents and return the best passages with source, location and score."""
         return await anyio.to_thread.run_sync(do_search, query, k, collection, filters, mode)
 
-    @server.tool(annotations=WRITES_IDEMPOTENT)
-    async def ingest(
-        paths: Annotated[list[str], Field(description="Local files or folders (or file:// URLs) to index.")],
-        ctx: Context,
-        collection: Annotated[str | None, Field(description="Collection to add to (created if new).")] = None,
-    ) -> IngestResult:
-        """Index local files and folders (txt, md, html, pdf, jsonl); unchanged files are skipped."""
-        if not paths:
-            raise ToolError("No paths given; pass at least one file or folder.")
-        local = [_local_path(p) for p in paths]
-        for path in local:
-            resolved = path.resolve()
-            if roots and not any(resolved == r or r in resolved.parents for r in roots):
-                raise ToolError(
-                    f"{str(path)!r} is outside the allowed folders [{', '.join(map(str, roots))}]; "
-                    "ingest files under one of them."
+    if sandbox is not None:
+
+        @server.tool(annotations=WRITES_IDEMPOTENT)
+        async def ingest(
+            paths: Annotated[
+                list[str],
+                Field(
+                    description="Files or folders in the allowed roots: relative to the first root or absolute "
+                    "inside one (file:// URLs too)."
+                ),
+            ],
+            ctx: Context,
+            collection: Annotated[str | None, Field(description="Collection to add to (created if new).")] = None,
+        ) -> IngestResult:
+            """Index files and folders in the allowed roots (txt, md, html, pdf, jsonl); unchanged files are skipped."""
+            if not paths:
+                raise ToolError("No paths given; pass at least one file or folder.")
+            real = [_inside(sandbox, p, roots) for p in paths]
+
+            def progress(done: int, total: int, source: str) -> None:
+                anyio.from_thread.run(ctx.report_progress, done, total, Path(source).name)
+
+            def run() -> IngestResult:
+                index = indexes.get(collection, create=True)
+                try:
+                    # The paths are real and checked: taken as given (a link swapped in since is skipped).
+                    report = index.ingest(real, progress=progress, allow_hard_links=False, resolve_paths=False)
+                except rag.RetrievalError as exc:
+                    raise ToolError(str(exc)) from None
+                return IngestResult(
+                    collection=index.name,
+                    added=report.added,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    failed=[FailedFile(source=s, reason=r) for s, r in report.failed],
+                    chunks_written=report.chunks,
+                    seconds=round(report.seconds, 3),
                 )
 
-        def progress(done: int, total: int, source: str) -> None:
-            anyio.from_thread.run(ctx.report_progress, done, total, Path(source).name)
-
-        def run() -> IngestResult:
-            index = indexes.get(collection, create=True)
-            try:
-                report = index.ingest(local, progress=progress)
-            except rag.RetrievalError as exc:
-                raise ToolError(str(exc)) from None
-            return IngestResult(
-                collection=index.name,
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                failed=[FailedFile(source=s, reason=r) for s, r in report.failed],
-                chunks_written=report.chunks,
-                seconds=round(report.seconds, 3),
-            )
-
-        return await anyio.to_thread.run_sync(run)
+            return await anyio.to_thread.run_sync(run)
 
     @server.tool(annotations=READ_ONLY)
     def list_collections() -> CollectionList:
@@ -274,7 +316,7 @@ def create_server(
 
         def run() -> DeleteResult:
             index = indexes.get(collection)
-            removed = index.delete(source)
+            removed = index.delete(source, resolve_path=False)  # a lookup key: no file is touched
             if not removed:
                 raise ToolError(
                     f"No document with source {source!r} in collection {index.name!r}. "
@@ -332,7 +374,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=existing_folder,
         default=[],
-        help="Only ingest files under this folder (repeatable).",
+        help=(
+            "Folder whose files the ingest tool may index (repeatable); without one, the ingest tool is not "
+            "offered and the server only serves what is already indexed."
+        ),
     )
 
 

@@ -30,7 +30,7 @@ from mcploom.rag.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTr
 from mcploom.rag.errors import ConfigurationError, IndexLockedError, LoadError, StoreError
 from mcploom.rag.filters import Where, compile_filter, to_chroma_where
 from mcploom.rag.fusion import Fusion, convex, dedup_near_identical, rrf
-from mcploom.rag.loaders import DEFAULT_EXCLUDE, iter_files, load_file
+from mcploom.rag.loaders import DEFAULT_EXCLUDE, _load_real, iter_files
 from mcploom.rag.rerank import Reranker
 from mcploom.rag.transforms import QueryTransform
 from mcploom.rag.types import SearchMode
@@ -79,7 +79,8 @@ class IngestReport:
         updated: Sources whose text changed; their old chunks were replaced.
         unchanged: Sources skipped because the same text is already indexed.
         removed: Sources deleted because their file is gone (``prune=True``).
-        failed: ``(source, message)`` for files that could not be read; the rest were ingested.
+        failed: ``(source, message)`` for files that could not be read and for entries of the folders that
+            were not read (symbolic links, special files, hard-linked files when refused); the rest were ingested.
         chunks: Chunks written.
         seconds: Wall time.
     """
@@ -295,12 +296,15 @@ class Index:
         exclude: Sequence[str] = DEFAULT_EXCLUDE,
         prune: bool = False,
         progress: ProgressCallback | None = None,
+        allow_hard_links: bool = True,
+        resolve_paths: bool = True,
     ) -> IngestReport:
         """Index files and folders (recursively); idempotent and safe to re-run after a crash.
 
         Unchanged files are skipped, changed files replace their chunks, unreadable files are reported
-        in ``IngestReport.failed`` while the rest are ingested. With ``prune=True``, indexed sources under
-        the given folders whose files no longer exist are deleted.
+        in ``IngestReport.failed`` while the rest are ingested. Inside folders, symbolic links are never
+        followed and only regular files are opened; the entries skipped are reported there too. With
+        ``prune=True``, indexed sources under the given folders whose files no longer exist are deleted.
 
         Args:
             paths: Files and folders.
@@ -308,6 +312,11 @@ class Index:
             exclude: Glob patterns of names or relative paths to skip in folders.
             prune: Delete sources whose file has disappeared from the given folders.
             progress: ``progress(files_done, files_total, source)`` after each file.
+            allow_hard_links: Read files with more than one hard link; ``False`` reports them in ``failed``
+                instead (a hard link can put a file from elsewhere into a folder).
+            resolve_paths: Resolve the paths given, following links in them. ``False`` takes them as given
+                and skips one that is, or passes through, a symbolic link: for callers that resolved and
+                checked them already, e.g. against allowed roots.
 
         Raises:
             LoadError: A given path does not exist.
@@ -315,14 +324,19 @@ class Index:
         """
         started = time.perf_counter()
         paths = [Path(p).expanduser() for p in paths]
-        files = list(iter_files(paths, include=include, exclude=exclude))
         report = IngestReport()
+
+        def skipped(source: str, reason: str) -> None:
+            log.warning("At %s: %s", source, reason)
+            report.failed.append((source, reason))
+
+        files = list(iter_files(paths, include=include, exclude=exclude, resolve_paths=resolve_paths, on_skip=skipped))
         with self._write_lock():
             state = self._source_state()
             writer = _Writer(self, state, report)
             for done, file in enumerate(files, start=1):
                 try:
-                    docs = load_file(file)
+                    docs = _load_real(file, allow_hard_links=allow_hard_links)  # not re-resolved: no link is followed
                 except LoadError as exc:
                     log.warning("%s", exc)
                     report.failed.append((exc.source, exc.reason))
@@ -343,14 +357,18 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def delete(self, source: str) -> int:
+    def delete(self, source: str, *, resolve_path: bool = True) -> int:
         """Remove every chunk of ``source`` (a path as ingested, or ``path#id``); returns how many.
 
-        A relative file path is resolved against the current directory first.
+        Args:
+            source: The source as stored; with ``resolve_path``, also a file path relative to the current
+                directory or through symbolic links, which is resolved to the stored form.
+            resolve_path: ``False`` matches the stored source string only and touches no file.
         """
+        keys = [source, _resolve_source(source)] if resolve_path else [source]
         with self._write_lock():
             removed = 0
-            for key in dict.fromkeys([source, _resolve_source(source)]):
+            for key in dict.fromkeys(keys):
                 ids = [i for page in iter_all(self._collection, include=[], where={"source": key}) for i in page["ids"]]
                 if ids:
                     self._collection.delete(ids=ids)

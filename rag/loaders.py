@@ -8,18 +8,23 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import fnmatch
+import io
 import json
 import logging
+import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
 from mcploom.rag.documents import Document
 from mcploom.rag.errors import LoadError
 
-__all__ = ["SUPPORTED_SUFFIXES", "DEFAULT_EXCLUDE", "iter_files", "load_file", "parse_html"]
+__all__ = ["SUPPORTED_SUFFIXES", "DEFAULT_EXCLUDE", "SkipCallback", "iter_files", "load_file", "parse_html"]
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +32,41 @@ SUPPORTED_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".html", ".
 DEFAULT_EXCLUDE: tuple[str, ...] = (".*", "__pycache__", "node_modules")
 """Names skipped when walking directories (hidden files and folders, caches)."""
 
+SkipCallback = Callable[[str, str], None]
+"""Called as ``on_skip(path, reason)`` for an entry of a walked folder that is not read."""
+
 _SNIFF_BYTES = 8192
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
+
+_SYMLINK = (
+    "symbolic link: not followed. Links inside ingested folders are skipped; "
+    "ingest the file or folder it points to by its own path if it belongs in the index."
+)
+_MOVED = (
+    "a folder on its path is (or just became) a symbolic link: not read. "
+    "Ingest the file by its real path, without links on the way."
+)
+_KINDS = {
+    stat.S_IFDIR: "directory",
+    stat.S_IFIFO: "FIFO",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFLNK: "symbolic link",
+}
+
+
+def _not_regular(mode: int) -> str:
+    kind = _KINDS.get(stat.S_IFMT(mode), "special file")
+    return (
+        f"not a regular file ({kind}): not read. Only regular files are ingested; "
+        "move it out of the folder or exclude it with an exclude glob."
+    )
+
+
+def _log_skip(path: str, reason: str) -> None:
+    log.warning("At %s: %s", path, reason)
 
 
 def iter_files(
@@ -35,27 +74,60 @@ def iter_files(
     *,
     include: Sequence[str] | None = None,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    resolve_paths: bool = True,
+    on_skip: SkipCallback | None = None,
 ) -> Iterator[Path]:
     """Yield the files to ingest: files as given, directories walked recursively in sorted order.
+
+    Walking never follows a symbolic link (to a file or a folder) and yields only regular files;
+    folders are listed through descriptors opened without following links, so a folder swapped
+    for a link during the walk is not entered. Entries that are not read are passed to ``on_skip``:
+    symbolic links and special files (FIFOs, sockets, devices) whose name would have been taken,
+    links to folders, and folders that cannot be listed.
 
     Args:
         paths: Files and directories.
         include: Glob patterns a walked file's name or relative path must match
             (default: any supported suffix). Files named directly are always yielded.
         exclude: Glob patterns; a walked file or folder whose name or relative path matches is skipped.
+        resolve_paths: Resolve the paths named (following links in them, the caller chose them).
+            ``False`` takes them as given and skips one that is, or passes through, a symbolic link:
+            for callers that resolved and checked the paths already.
+        on_skip: ``on_skip(path, reason)`` for each entry not read (default: log a warning).
 
     Raises:
-        LoadError: A path does not exist.
+        LoadError: A path does not exist or cannot be examined.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.md").write_text("# A")
+        >>> (folder / "b.md").symlink_to("/etc/hostname")
+        >>> skipped = []
+        >>> [p.name for p in iter_files([folder], on_skip=lambda path, why: skipped.append((Path(path).name, why)))]
+        ['a.md']
+        >>> skipped[0][0], skipped[0][1].split(".")[0]
+        ('b.md', 'symbolic link: not followed')
     """
+    skip = on_skip or _log_skip
     for raw in paths:
-        path = Path(raw).expanduser()
-        if not path.exists():
-            raise LoadError(str(raw), "no such file or directory. Check the path.")
-        if path.is_file():
-            yield path.resolve()
-            continue
-        for file in sorted(_walk(path, path, include, exclude)):
-            yield file.resolve()
+        given = Path(raw).expanduser()
+        try:
+            path = given.resolve() if resolve_paths else Path(os.path.abspath(given))
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise LoadError(str(raw), "no such file or directory. Check the path.") from None
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
+            reason = getattr(exc, "strerror", None) or exc
+            raise LoadError(str(raw), f"cannot be examined ({reason}). Check the path and its permissions.") from None
+        if stat.S_ISREG(info.st_mode):
+            yield path
+        elif stat.S_ISLNK(info.st_mode):
+            skip(str(path), _SYMLINK)
+        elif stat.S_ISDIR(info.st_mode):
+            yield from sorted(_walk_folder(path, include, exclude, skip, check_real=not resolve_paths))
+        else:
+            skip(str(path), _not_regular(info.st_mode))
 
 
 def _matches(patterns: Sequence[str], path: Path, root: Path) -> bool:
@@ -63,35 +135,184 @@ def _matches(patterns: Sequence[str], path: Path, root: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
 
 
-def _walk(folder: Path, root: Path, include: Sequence[str] | None, exclude: Sequence[str]) -> Iterator[Path]:
-    for entry in folder.iterdir():
-        if _matches(exclude, entry, root):
+def _wanted(path: Path, root: Path, include: Sequence[str] | None) -> bool:
+    if include is None:
+        return path.suffix.lower() in SUPPORTED_SUFFIXES
+    return _matches(include, path, root)
+
+
+def _walk_folder(
+    root: Path, include: Sequence[str] | None, exclude: Sequence[str], skip: SkipCallback, *, check_real: bool
+) -> list[Path]:
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except OSError as exc:
+        skip(str(root), _SYMLINK if exc.errno == errno.ELOOP else _unlistable(exc))
+        return []
+    try:
+        if check_real and not _opened_at(fd, root):
+            skip(str(root), _MOVED)
+            return []
+        found: list[Path] = []
+        _walk(fd, root, root, include, exclude, skip, found)
+        return found
+    finally:
+        os.close(fd)
+
+
+def _unlistable(exc: OSError) -> str:
+    return f"folder cannot be listed ({exc.strerror or exc}): skipped. Check its permissions."
+
+
+def _walk(
+    fd: int,
+    folder: Path,
+    root: Path,
+    include: Sequence[str] | None,
+    exclude: Sequence[str],
+    skip: SkipCallback,
+    found: list[Path],
+) -> None:
+    """List the folder open at ``fd``; sub-folders are opened relative to it, never through a link."""
+    try:
+        with os.scandir(fd) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        skip(str(folder), _unlistable(exc))
+        return
+    for entry in entries:
+        path = folder / entry.name
+        if _matches(exclude, path, root):
             continue
-        if entry.is_dir():
-            yield from _walk(entry, root, include, exclude)
-        elif entry.is_file():
-            if include is None:
-                if entry.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield entry
-            elif _matches(include, entry, root):
-                yield entry
+        try:
+            if entry.is_symlink():
+                if _wanted(path, root, include) or entry.is_dir():  # is_dir(): a stat, nothing is opened
+                    skip(str(path), _SYMLINK)
+            elif entry.is_dir(follow_symlinks=False):
+                try:
+                    sub = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                except OSError as exc:
+                    skip(str(path), _SYMLINK if exc.errno == errno.ELOOP else _unlistable(exc))
+                    continue
+                try:
+                    _walk(sub, path, root, include, exclude, skip, found)
+                finally:
+                    os.close(sub)
+            elif entry.is_file(follow_symlinks=False):
+                if _wanted(path, root, include):
+                    found.append(path)
+            elif _wanted(path, root, include):
+                skip(str(path), _not_regular(entry.stat(follow_symlinks=False).st_mode))
+        except OSError as exc:
+            skip(str(path), f"cannot be examined ({exc.strerror or exc}): skipped. Check its permissions.")
 
 
-def load_file(path: str | Path) -> list[Document]:
+def _fd_path(fd: int) -> str | None:
+    """The real path of an open descriptor from Linux ``/proc`` (``None`` elsewhere or without ``/proc``).
+
+    macOS ``F_GETPATH`` is not used: on a case-insensitive volume it reports the on-disk case, which
+    need not match the path the caller gave.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _opened_at(fd: int, path: Path) -> bool:
+    """Whether the descriptor is the object at ``path`` itself, reached through no symbolic link.
+
+    Linux answers atomically through ``/proc``; elsewhere ``path`` must be its own real path and name
+    the same file as the descriptor.
+    """
+    actual = _fd_path(fd)
+    if actual is not None:
+        return actual == os.fspath(path)
+    try:
+        return os.path.realpath(path) == os.fspath(path) and os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def _read_regular(path: Path, *, allow_hard_links: bool) -> bytes:
+    """The bytes of the regular file at the real path ``path``, opened without following links.
+
+    The descriptor is opened ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO swapped in cannot block) and
+    checked with ``fstat`` (a regular file; one link unless ``allow_hard_links``) and by its real
+    path (no folder on the way was swapped for a link) before anything is read.
+    """
+    source = str(path)
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise LoadError(source, "no such file. Check the path.") from None
+    except OSError as exc:
+        raise LoadError(source, f"cannot be examined ({exc.strerror}). Check its permissions.") from None
+    if not stat.S_ISREG(info.st_mode):  # never open a device or FIFO, not even to look
+        raise LoadError(source, _SYMLINK if stat.S_ISLNK(info.st_mode) else _not_regular(info.st_mode))
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        raise LoadError(source, "no such file. Check the path.") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError(source, _SYMLINK) from None
+        raise LoadError(source, f"cannot be opened ({exc.strerror}). Check its permissions.") from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise LoadError(source, _not_regular(opened.st_mode))
+        if not allow_hard_links and opened.st_nlink > 1:
+            raise LoadError(
+                source,
+                f"hard-linked file ({opened.st_nlink} links): not read, since its content may belong to a file "
+                "outside the ingested folders. Copy the file instead of linking it.",
+            )
+        if not _opened_at(fd, path):
+            raise LoadError(source, _MOVED)
+        parts: list[bytes] = []
+        while block := os.read(fd, 1 << 20):
+            parts.append(block)
+        return b"".join(parts)
+    except OSError as exc:
+        raise LoadError(source, f"cannot be read ({exc.strerror}). Check the file and the disk.") from None
+    finally:
+        os.close(fd)
+
+
+def load_file(path: str | Path, *, allow_hard_links: bool = True) -> list[Document]:
     """Load one file into documents (one, or one per record for ``.jsonl``).
 
+    ``path`` is resolved first (links in it are followed: the caller named it), then the real file is
+    opened without following links and read only if it is a regular file.
+
+    Args:
+        path: The file.
+        allow_hard_links: Read a file that has more than one hard link. ``False`` refuses it: a hard link
+            can give a folder a name for a file that lives elsewhere.
+
     Raises:
-        LoadError: The file is missing, empty, binary, not UTF-8, corrupt, or of an unsupported type;
-            the message names the file and says what to do.
+        LoadError: The file is missing, not a regular file, hard-linked (when refused), empty, binary,
+            not UTF-8, corrupt, or of an unsupported type; the message names the file and says what to do.
     """
-    path = Path(path).expanduser().resolve()
+    try:
+        real = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
+        reason = getattr(exc, "strerror", None) or exc
+        raise LoadError(str(path), f"cannot be resolved ({reason}). Fix or remove the symbolic link.") from None
+    return _load_real(real, allow_hard_links=allow_hard_links)
+
+
+def _load_real(path: Path, *, allow_hard_links: bool = True) -> list[Document]:
+    """``load_file`` for a path that is already real (as ``iter_files`` yields): it is not resolved again,
+    and a path that passes through a symbolic link is refused."""
     source = str(path)
-    if not path.is_file():
-        raise LoadError(source, "no such file. Check the path.")
+    raw = _read_regular(path, allow_hard_links=allow_hard_links)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return [_load_pdf(path)]
-    raw = path.read_bytes()
+        return [_load_pdf(source, raw)]
     if b"\x00" in raw[:_SNIFF_BYTES]:
         raise LoadError(
             source,
@@ -158,15 +379,14 @@ def _load_jsonl(source: str, text: str) -> list[Document]:
     return docs
 
 
-def _load_pdf(path: Path) -> Document:
-    source = str(path)
+def _load_pdf(source: str, raw: bytes) -> Document:
     try:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError:  # pragma: no cover - pypdf is in the rag extra
         raise LoadError(source, "reading PDFs needs pypdf: pip install pypdf") from None
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise LoadError(source, "encrypted PDF. Decrypt it first (e.g. `qpdf --decrypt`).")
         pages = [page.extract_text() or "" for page in reader.pages]

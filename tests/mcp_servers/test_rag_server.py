@@ -32,8 +32,8 @@ def docs(tmp_path: Path) -> Path:
     return folder
 
 
-async def test_tools_resources_and_prompt_are_declared_truthfully(tmp_path: Path) -> None:
-    async with Client(create_server(tmp_path / "rag")) as client:
+async def test_tools_resources_and_prompt_are_declared_truthfully(tmp_path: Path, docs: Path) -> None:
+    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs])) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         templates = (await client.list_resource_templates()).resource_templates
         resources = (await client.list_resources()).resources
@@ -82,7 +82,7 @@ async def test_ingest_search_read_cite_and_delete(tmp_path: Path, docs: Path) ->
         assert gone.is_error and "No document with source" in gone.content[0].text
 
         outside = await client.call_tool("ingest", {"paths": [str(tmp_path)]})
-        assert outside.is_error and "outside the allowed folders" in outside.content[0].text
+        assert outside.is_error and "outside the allowed roots" in outside.content[0].text
         url = await client.call_tool("ingest", {"paths": ["https://example.com/a.html"]})
         assert url.is_error and "only local files" in url.content[0].text
         unknown = await client.call_tool("search", {"query": "x", "collection": "nope"})
@@ -90,7 +90,7 @@ async def test_ingest_search_read_cite_and_delete(tmp_path: Path, docs: Path) ->
 
 
 async def test_document_resource_and_citation_prompt(tmp_path: Path, docs: Path) -> None:
-    async with Client(create_server(tmp_path / "rag")) as client:
+    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs])) as client:
         await client.call_tool("ingest", {"paths": [str(docs / "pasta.md"), str(docs / "tcp.txt")]})
         text = (await client.read_resource(f"rag://document/{docs / 'pasta.md'}")).contents[0].text
         assert text == DOCS["pasta.md"]
@@ -114,7 +114,7 @@ def test_server_starts_without_heavy_imports(tmp_path: Path) -> None:
 async def test_stdio_process_lists_tools_quickly_and_searches(tmp_path: Path, docs: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcploom.mcp_servers.rag", "--data-dir", str(tmp_path / "rag")],
+        args=["-m", "mcploom.mcp_servers.rag", "--data-dir", str(tmp_path / "rag"), "--allow-root", str(docs)],
         cwd=str(REPO_ROOT),
         env={**SERVER_ENV, "HF_HUB_OFFLINE": "1"},
     )

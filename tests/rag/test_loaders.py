@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import doctest
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from mcploom.rag import LoadError, iter_files, load_file
+from mcploom import rag
+from mcploom.rag import LoadError, iter_files, load_file, loaders
 from mcploom.rag.loaders import parse_html
 
 
@@ -115,3 +118,105 @@ def test_iter_files_walks_recursively_with_include_and_exclude(tmp_path: Path) -
         "e.md",
     ]  # path order
     assert [p.name for p in iter_files([tmp_path / "c.py"])] == ["c.py"]  # named files are always taken
+
+
+# ---- confinement: links, special files and hard links inside walked folders ----------------------
+
+FILE_MARKER = "QUOKKA-FILE-4471"
+DIR_MARKER = "QUOKKA-DIR-9023"
+HARD_MARKER = "QUOKKA-HARD-5168"
+
+
+def _trap_folder(tmp_path: Path) -> Path:
+    """``root/`` with one good file and every way out: file and folder links, a FIFO, a hard link."""
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.md").write_text(f"# Secret\n\n{FILE_MARKER} lives outside the root.")
+    (outside / "dir" / "inner.md").write_text(f"# Inner\n\n{DIR_MARKER} lives outside the root.")
+    (outside / "hard.md").write_text(f"# Hard\n\n{HARD_MARKER} lives outside the root.")
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "good.md").write_text("# Good\n\nLighthouses guide ships at night.")
+    os.symlink(outside / "secret.md", root / "link.md")
+    os.symlink(outside / "dir", root / "sub" / "linkdir")
+    os.symlink(outside / "secret.md", root / "tool.py")  # not a supported name: silently ignored
+    os.symlink(outside / "secret.md", root / ".hidden.md")  # excluded by name
+    os.mkfifo(root / "pipe.txt")
+    os.link(outside / "hard.md", root / "hard.md")
+    return root
+
+
+def test_walk_never_follows_links_or_opens_special_files_and_reports_them(tmp_path: Path) -> None:
+    root = _trap_folder(tmp_path)
+    skipped: list[tuple[str, str]] = []
+    files = list(iter_files([root], on_skip=lambda source, reason: skipped.append((source, reason))))
+    assert files == [root / "good.md", root / "hard.md"]  # hard links are the caller's call, see below
+    reasons = {Path(source).relative_to(root).as_posix(): reason for source, reason in skipped}
+    assert set(reasons) == {"link.md", "sub/linkdir", "pipe.txt"}
+    assert reasons["link.md"].startswith("symbolic link: not followed")
+    assert reasons["sub/linkdir"].startswith("symbolic link: not followed")
+    assert reasons["pipe.txt"].startswith("not a regular file (FIFO)")
+    assert str(tmp_path / "outside") not in str(skipped)  # link targets are not revealed
+
+
+@pytest.mark.timeout(20)
+def test_load_file_reads_only_regular_files_and_never_blocks(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.md")  # opening it without O_NONBLOCK would wait for a writer forever
+    with pytest.raises(LoadError, match=r"not a regular file \(FIFO\)"):
+        load_file(tmp_path / "pipe.md")
+    with pytest.raises(LoadError, match=r"not a regular file \(character device\)"):
+        load_file("/dev/null")
+    with pytest.raises(LoadError, match=r"not a regular file \(directory\)"):
+        load_file(tmp_path)
+
+
+def test_hard_links_are_read_unless_the_caller_refuses_them(tmp_path: Path) -> None:
+    (tmp_path / "original.md").write_text(f"# Hard\n\n{HARD_MARKER}")
+    os.link(tmp_path / "original.md", tmp_path / "linked.md")
+    (doc,) = load_file(tmp_path / "linked.md")
+    assert HARD_MARKER in doc.text
+    with pytest.raises(LoadError, match=r"hard-linked file \(2 links\)") as info:
+        load_file(tmp_path / "linked.md", allow_hard_links=False)
+    assert info.value.source == str(tmp_path / "linked.md")
+    (tmp_path / "single.md").write_text("# One\n\nOnly one name.")
+    assert load_file(tmp_path / "single.md", allow_hard_links=False)[0].text.endswith("Only one name.")
+
+
+def test_ingest_reports_skipped_entries_and_indexes_nothing_from_outside(tmp_path: Path, embedder) -> None:
+    root = _trap_folder(tmp_path)
+    index = rag.open_index(tmp_path / "idx", "traps", embedder=embedder)
+    report = index.ingest([root], allow_hard_links=False)
+    assert report.added == [str(root / "good.md")]
+    failed = {Path(s).relative_to(root).as_posix(): r for s, r in report.failed}
+    assert set(failed) == {"link.md", "sub/linkdir", "pipe.txt", "hard.md"}
+    assert failed["hard.md"].startswith("hard-linked file (2 links)")
+    for marker in (FILE_MARKER, DIR_MARKER, HARD_MARKER):
+        for mode in ("bm25", "hybrid"):
+            assert not any(marker in c.text for c in index.search(marker, k=5, mode=mode).chunks)
+    assert [s.source for s in index.sources()] == [str(root / "good.md")]
+
+
+def test_a_folder_swapped_for_a_link_during_ingest_is_not_followed(tmp_path: Path, embedder) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "doc.md").write_text(f"# Swapped\n\n{FILE_MARKER} must not be indexed.")
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.md").write_text("# A\n\nRead first.")
+    (root / "sub" / "doc.md").write_text("# Doc\n\nThe real one.")
+
+    def swap(done: int, total: int, source: str) -> None:  # after a.md: sub/ becomes a link out
+        if done == 1:
+            (root / "sub" / "doc.md").unlink()
+            (root / "sub").rmdir()
+            os.symlink(outside, root / "sub")
+
+    index = rag.open_index(tmp_path / "idx", "swap", embedder=embedder)
+    report = index.ingest([root], progress=swap)
+    assert report.added == [str(root / "a.md")]
+    assert [s for s, _ in report.failed] == [str(root / "sub" / "doc.md")]
+    assert not any(FILE_MARKER in c.text for c in index.search(FILE_MARKER, k=5, mode="bm25").chunks)
+
+
+def test_loader_examples_run() -> None:
+    assert doctest.testmod(loaders).failed == 0
