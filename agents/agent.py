@@ -33,7 +33,7 @@ from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
 from mcploom.agents.errors import ConfigError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from mcploom.agents.mcp_client import MCPToolkit
-from mcploom.agents.models import load_chat_model
+from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
 from mcploom.agents.streaming import STREAM_MODES, RunEvents, pending_calls
@@ -270,13 +270,19 @@ class Agent:
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}
         modes = STREAM_MODES if run.tokens else [mode for mode in STREAM_MODES if mode != "messages"]
-        async for namespace, mode, payload in self.graph.astream(
-            run_input, config, stream_mode=modes, subgraphs=True, durability=DURABILITY
-        ):
-            for event in run.events.feed(namespace, mode, payload):
-                yield event
-            for usage in run.usage.drain():
-                yield usage
+        try:
+            async for namespace, mode, payload in self.graph.astream(
+                run_input, config, stream_mode=modes, subgraphs=True, durability=DURABILITY
+            ):
+                for event in run.events.feed(namespace, mode, payload):
+                    yield event
+                for usage in run.usage.drain():
+                    yield usage
+        except Exception as exc:
+            failed = explain_model_error(exc, self.model_name, run.thread_id)
+            if failed is None:
+                raise
+            raise failed from exc
         if run.events.interrupts:
             yield ApprovalRequest(pending_calls(run.events.interrupts), run.thread_id)
         else:

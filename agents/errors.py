@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "McploomError", "MissingAPIKeyError", "ServerStartError", "ToolCallTimeout"]
+__all__ = ["ConfigError", "McploomError", "MissingAPIKeyError", "ModelCallError", "ServerStartError", "ToolCallTimeout"]
 
 
 class McploomError(Exception):
@@ -27,3 +27,8 @@ class ServerStartError(McploomError):
 
 class ToolCallTimeout(McploomError, TimeoutError):
     """An MCP tool call did not answer within its timeout."""
+
+
+class ModelCallError(McploomError):
+    """A model call failed after the provider SDK's own retries (rate limit, overload, server
+    error, timeout, unreachable server, rejected key); the thread is saved up to the failed step."""

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mcploom.agents.errors import ConfigError, MissingAPIKeyError
+from mcploom.agents.errors import ConfigError, MissingAPIKeyError, ModelCallError
 from mcploom.agents.types import BACKENDS, Backend
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["SPEC_FORMS", "ModelSpec", "load_chat_model"]
+__all__ = ["SPEC_FORMS", "ModelSpec", "explain_model_error", "load_chat_model"]
 
 SPEC_FORMS = (
     "local",
@@ -287,3 +287,51 @@ _LOADERS: dict[Backend, Callable[[ModelSpec, dict[str, Any]], BaseChatModel]] = 
     "openai": _load_openai,
     "openai-compatible": _load_openai_compatible,
 }
+
+
+_MODEL_ERRORS = (
+    ("ModelRateLimitError", "is rate-limited (HTTP 429) and the retries ran out", "Wait a minute"),
+    ("ModelTimeoutError", "did not answer in time", "Raise model_options timeout, or check the server's load"),
+    (
+        "ModelConnectionError",
+        "could not be reached, or dropped the connection",
+        "Check that the server runs and its URL",
+    ),
+    ("ModelAuthenticationError", "rejected the API key (HTTP 401)", "Check the key's environment variable"),
+    ("ModelPermissionDeniedError", "refused the request (HTTP 403)", "Check that the key may use this model"),
+    ("ModelNotFoundError", "does not know this model (HTTP 404)", "Check the model name in the spec"),
+    (
+        "ContextOverflowError",
+        "got more text than its context holds",
+        "Start a new thread, or use a model with a larger context",
+    ),
+    ("ModelInvalidRequestError", "rejected the request as invalid", "Check the model options"),
+    ("ModelAPIError", "failed on the provider's side and the retries ran out", "Try again later"),
+)
+"""``langchain_core.exceptions`` model errors (provider-neutral: every LangChain provider raises
+them), what each means and what to do, most specific first."""
+
+
+def explain_model_error(exc: BaseException, model: str, thread_id: str) -> ModelCallError | None:
+    """``exc`` as a :class:`ModelCallError` saying what failed and what to do, when it is a model
+    error (``None`` otherwise).
+
+    Example:
+        >>> from langchain_core.exceptions import ModelRateLimitError
+        >>> str(explain_model_error(ModelRateLimitError("slow down"), "anthropic:claude-x", "t1"))[:62]
+        'The model anthropic:claude-x is rate-limited (HTTP 429) and th'
+    """
+    import langchain_core.exceptions as lc
+
+    if not isinstance(exc, lc.ModelError):
+        return None
+    what, fix = "failed", "Try again later"
+    for name, meaning, advice in _MODEL_ERRORS:
+        if isinstance(exc, getattr(lc, name)):
+            what, fix = meaning, advice
+            break
+    detail = " ".join(str(exc).split())[:300]
+    return ModelCallError(
+        f"The model {model} {what} ({type(exc).__name__}: {detail}). {fix}; the thread {thread_id} is saved "
+        f"up to this step, so resume it (Agent.resume({thread_id!r}) or mcploom resume {thread_id})."
+    )

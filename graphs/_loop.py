@@ -17,7 +17,9 @@ every other pattern (plan steps, fact checks, workers, debaters, samples).
 The agent node calls the model with the tools bound; the tools node runs every requested call
 (in parallel when there are several) and feeds results and errors back as observations. After
 ``max_iterations`` model calls the model is asked once more, without tools, to answer with what
-it has, so a run always ends with an answer.
+it has, so a run always ends with an answer. A call whose arguments did not parse (the model's
+JSON was cut off or malformed: ``invalid_tool_calls``) gets an observation saying so
+(:data:`INVALID_CALL_NOTE`) and the model is asked again, within the same budget.
 
 Calls of tools named in ``approval`` first stop at the approve node: it pauses the run with one
 ``interrupt()`` listing every call of that turn that needs approval (``mcploom.graphs.types.ApprovalInterrupt``),
@@ -39,7 +41,15 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+)
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -54,10 +64,12 @@ from mcploom.graphs.types import ApprovalInterrupt, CallDecision
 __all__ = [
     "ANSWER_NODE",
     "LIMIT_NOTE",
+    "INVALID_CALL_NOTE",
     "REJECTED_NOTE",
     "ReActState",
     "build_react_loop",
     "route_after_agent",
+    "with_unreadable_calls_answered",
 ]
 
 ANSWER_NODE = "agent"
@@ -70,6 +82,13 @@ LIMIT_NOTE = "You have used all your tool calls. Answer the user now with what y
 REJECTED_NOTE = "The user did not approve this call of {name}, so it did not run.{reason} Do not call it again."
 """The observation a rejected tool call gets in place of a result."""
 
+INVALID_CALL_NOTE = (
+    "Your call of {name} could not be read ({error}), so it did not run. Call it again with arguments that are "
+    "valid JSON for its parameters, or answer without it."
+)
+"""The observation a tool call whose arguments did not parse gets. Without one the turn held no
+call the tools node could run, so the run ended with that turn as its (often empty) answer."""
+
 
 class ReActState(TypedDict):
     """State of a ReAct run."""
@@ -80,10 +99,40 @@ class ReActState(TypedDict):
     """Model calls made in this run so far."""
 
 
-def route_after_agent(state: ReActState) -> Literal["tools", "__end__"]:
-    """Go to the tools node while the last model turn asks for tools; otherwise finish."""
-    last = state["messages"][-1]
-    return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
+def _last_turn(messages: Sequence[AnyMessage]) -> AIMessage | None:
+    """The latest model turn (after it there may be the notes on its unreadable calls)."""
+    return next((message for message in reversed(messages) if isinstance(message, AIMessage)), None)
+
+
+def route_after_agent(state: ReActState) -> Literal["tools", "agent", "__end__"]:
+    """Run the tools while the last model turn asks for them; ask again after a turn whose calls
+    could not be read (their notes follow it); otherwise finish."""
+    turn = _last_turn(state["messages"])
+    if turn is not None and turn.tool_calls:
+        return "tools"
+    return "agent" if isinstance(state["messages"][-1], ToolMessage) else END
+
+
+def with_unreadable_calls_answered(reply: BaseMessage) -> list[BaseMessage]:
+    """``reply``, followed by an :data:`INVALID_CALL_NOTE` for each of its calls whose arguments
+    did not parse (``invalid_tool_calls``), so the model learns why and may try again."""
+    if not isinstance(reply, AIMessage) or not reply.invalid_tool_calls:
+        return [reply]
+    calls = [
+        {**call, "id": call.get("id") or f"unreadable_{index}"} for index, call in enumerate(reply.invalid_tool_calls)
+    ]
+    notes = [
+        ToolMessage(
+            INVALID_CALL_NOTE.format(
+                name=call.get("name") or "a tool", error=" ".join((call.get("error") or "not valid JSON").split())[:300]
+            ),
+            tool_call_id=call["id"],
+            name=call.get("name") or "",
+            status="error",
+        )
+        for call in calls
+    ]
+    return [reply.model_copy(update={"invalid_tool_calls": calls}), *notes]
 
 
 def build_react_loop(
@@ -124,11 +173,11 @@ def build_react_loop(
 
     def agent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        return {**update, "messages": [runnable.invoke(messages)]}
+        return {**update, "messages": with_unreadable_calls_answered(runnable.invoke(messages))}
 
     async def aagent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        return {**update, "messages": [await runnable.ainvoke(messages)]}
+        return {**update, "messages": with_unreadable_calls_answered(await runnable.ainvoke(messages))}
 
     graph = StateGraph(ReActState)
     graph.add_node("agent", node(agent, aagent, "agent"))
@@ -137,16 +186,18 @@ def build_react_loop(
     graph.add_edge("tools", "agent")
     gated = frozenset(approval) & {t.name for t in tools}
     if not gated:
-        graph.add_conditional_edges("agent", as_router(route_after_agent))
+        graph.add_conditional_edges("agent", as_router(route_after_agent), ["tools", "agent", END])
         return graph.compile(checkpointer=checkpointer, name=name)
 
-    def route(state: ReActState) -> Literal["tools", "approve", "__end__"]:
+    def route(state: ReActState) -> Literal["tools", "approve", "agent", "__end__"]:
         target = route_after_agent(state)
-        calls = state["messages"][-1].tool_calls if target == "tools" else []
+        turn = _last_turn(state["messages"])
+        calls = turn.tool_calls if target == "tools" and turn is not None else []
         return "approve" if any(call["name"] in gated for call in calls) else target
 
     def approve(state: ReActState) -> Command:
-        turn = state["messages"][-1]
+        turn = _last_turn(state["messages"])
+        assert turn is not None  # the router came here for its calls
         pending = [call for call in turn.tool_calls if call["name"] in gated]
         answer = interrupt(ApprovalInterrupt(kind="approval", calls=pending))
         return _apply_decisions(turn, {call["id"] for call in pending}, answer)
@@ -155,7 +206,7 @@ def build_react_loop(
         return approve(state)
 
     graph.add_node("approve", node(approve, aapprove, "approve"), destinations=("tools", "agent"))
-    graph.add_conditional_edges("agent", as_router(route), ["tools", "approve", END])
+    graph.add_conditional_edges("agent", as_router(route), ["tools", "approve", "agent", END])
     return graph.compile(checkpointer=checkpointer, name=name)
 
 

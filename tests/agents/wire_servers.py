@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "AnthropicReply",
+    "Fault",
     "OpenAIReply",
     "RecordedRequest",
     "ScriptedServer",
@@ -44,11 +46,39 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class WireResponse:
-    """What to send back: a JSON body, or a stream of server-sent-event frames."""
+    """What to send back: a JSON body, or a stream of server-sent-event frames (cut after
+    ``cut_after`` frames, the connection closed, when set), after ``delay`` seconds."""
 
     status: int = 200
     body: dict[str, Any] | None = None
     events: list[bytes] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    cut_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure instead of a model turn: an HTTP error (``status``, e.g. 429 with ``retry-after``,
+    503, 529, 500), a reply that comes only after ``delay`` seconds (a timeout), or ``reply``'s
+    stream cut off after ``cut_after`` frames."""
+
+    path: str
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reply: Reply | None = None
+    cut_after: int | None = None
+
+    def render(self, request: RecordedRequest) -> WireResponse:
+        if self.reply is not None:
+            answer = self.reply.render(request)
+            return WireResponse(
+                status=answer.status, body=answer.body, events=answer.events, delay=self.delay, cut_after=self.cut_after
+            )
+        kind = {429: "rate_limit_error", 529: "overloaded_error", 503: "api_error"}.get(self.status, "api_error")
+        error = {"type": "error", "error": {"type": kind, "message": f"scripted {self.status}"}}
+        return WireResponse(status=self.status, body=error, headers=self.headers, delay=self.delay)
 
 
 class Reply(Protocol):
@@ -72,11 +102,17 @@ def _sse(event: str | None, data: dict[str, Any] | str) -> bytes:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool call the scripted model makes: its id, tool name and arguments."""
+    """A tool call the scripted model makes: its id, tool name and arguments (``raw``: the
+    arguments' text as sent, e.g. broken JSON, in place of ``args``)."""
 
     id: str
     name: str
     args: dict[str, Any]
+    raw: str | None = None
+
+    @property
+    def arguments(self) -> str:
+        return self.raw if self.raw is not None else json.dumps(self.args)
 
 
 @dataclass(frozen=True)
@@ -200,7 +236,7 @@ class OpenAIReply:
                 {
                     "id": c.id,
                     "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(c.args)},
+                    "function": {"name": c.name, "arguments": c.arguments},
                 }
                 for c in self.tool_calls
             ]
@@ -220,7 +256,7 @@ class OpenAIReply:
             frames.append(chunk({"tool_calls": [opening | {"function": {"name": call.name, "arguments": ""}}]}))
             frames += [
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-                for piece in _pieces(json.dumps(call.args), 7)
+                for piece in _pieces(call.arguments, 7)
             ]
         frames.append(chunk({}, self._finish_reason()))
         if include_usage:
@@ -231,6 +267,14 @@ class OpenAIReply:
             frames.append(_sse(None, usage_chunk))
         frames.append(_sse(None, "[DONE]"))
         return frames
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    """Keeps a client that hung up (after a 500, a timeout) from printing a traceback on stderr,
+    which a test reading the CLI's stderr would see."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
 
 
 class ScriptedServer:
@@ -251,7 +295,7 @@ class ScriptedServer:
         self._replies: deque[Reply] = deque(replies)
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _QuietHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
 
@@ -268,6 +312,11 @@ class ScriptedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+    def then(self, *replies: Reply) -> None:
+        """Append ``replies`` to the script (what the server answers once the earlier ones are used)."""
+        with self._lock:
+            self._replies.extend(replies)
 
     def _answer(self, request: RecordedRequest) -> WireResponse:
         with self._lock:
@@ -289,26 +338,36 @@ class ScriptedServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 response = server._answer(RecordedRequest(self.path, headers, json.loads(raw or b"{}")))
-                if response.body is not None:
-                    self._send_json(response.status, response.body)
-                else:
-                    self._send_events(response.events)
+                if response.delay:
+                    time.sleep(response.delay)
+                try:
+                    if response.body is not None:
+                        self._send_json(response)
+                    else:
+                        self._send_events(response)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                    self.close_connection = True
 
-            def _send_json(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
+            def _send_json(self, response: WireResponse) -> None:
+                data = json.dumps(response.body).encode()
+                self.send_response(response.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _send_events(self, frames: list[bytes]) -> None:
+            def _send_events(self, response: WireResponse) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for frame in frames:
+                for index, frame in enumerate(response.events):
+                    if response.cut_after is not None and index >= response.cut_after:
+                        self.close_connection = True  # the stream stops mid-answer, no terminating chunk
+                        return
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")

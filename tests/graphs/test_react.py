@@ -209,3 +209,37 @@ def test_ungated_calls_skip_the_approve_node_and_the_graph_draws():
     assert "__interrupt__" not in result and result["messages"][-1].content == "4"
     assert "approve" in graph.get_graph().draw_mermaid()
     assert "approve" not in build_react_graph(model=model, tools=[multiply]).get_graph().nodes
+
+
+def _unreadable(name: str, args: str, call_id: str | None = "bad_1") -> AIMessage:
+    return AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"name": name, "args": args, "id": call_id, "error": "Unterminated string", "type": "invalid_tool_call"}
+        ],
+    )
+
+
+@pytest.mark.parametrize("call_id", ["bad_1", None])
+def test_a_call_that_does_not_parse_is_answered_and_the_model_asked_again(call_id):
+    """Issue 11's silent empty answer: a turn whose only call did not parse used to end the run with ''."""
+    model = ScriptedChatModel.script(
+        [_unreadable("multiply", '{"a": 6, "b', call_id), tool_call("multiply", a=6, b=7), "42"]
+    )
+    result = run(build_react_graph(model=model, tools=[multiply]), "6*7?")
+    kinds = [type(m).__name__ for m in result["messages"]]
+    assert kinds == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    note = result["messages"][2]
+    assert note.status == "error" and "Your call of multiply could not be read (Unterminated string)" in note.content
+    assert note.tool_call_id == result["messages"][1].invalid_tool_calls[0]["id"]
+    assert result["messages"][-1].content == "42" and calls == ["multiply(6,7)"]
+    assert result["iterations"] == 3
+
+
+def test_unreadable_calls_stay_within_the_budget():
+    model = ScriptedChatModel.script(
+        [_unreadable("multiply", "{"), _unreadable("multiply", "{"), "I could not call it."]
+    )
+    result = run(build_react_graph(model=model, tools=[multiply], max_iterations=3), "6*7?")
+    assert result["messages"][-1].content == "I could not call it."
+    assert model.seen[-1][-1].content == LIMIT_NOTE and result["iterations"] == 3
