@@ -29,8 +29,9 @@ import logging
 import math
 import os
 import re
-import tempfile
+import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -57,6 +58,12 @@ logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
 """How many of a server's last stderr lines an error message quotes."""
+
+STDERR_KEEP_BYTES = 64 * 1024
+"""How much of a server's stderr is kept (the rest is read and dropped)."""
+
+MAX_RESULT_CHARS = 50_000
+"""The most characters of one tool result a model reads; the structured artifact is kept whole."""
 
 _CLOSE_TIMEOUT = 10.0
 """Bound on closing one session (the stdio transport alone needs up to ~6 s to kill a stuck server)."""
@@ -246,7 +253,10 @@ class _Session:
         self._scope: anyio.CancelScope | None = None
         self._aborted = False
         self._stdout_noise: list[str] = []
-        self._stderr: TextIO | None = None
+        self._stderr: _StderrTail | None = None
+        self._restarts_left = config.restarts if isinstance(config, StdioServer) else 0
+        self._restart_lock = asyncio.Lock()
+        self.generation = 0  # how many times the server was restarted
 
     @property
     def name(self) -> str:
@@ -309,15 +319,14 @@ class _Session:
 
     async def _transport(self, stack: AsyncExitStack) -> Any:
         if isinstance(self.config, StdioServer):
-            # A temp file, not a pipe: nothing has to drain it, and it can be read back for errors.
-            self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+            self._stderr = _StderrTail()
             params = StdioServerParameters(
                 command=self.config.command,
                 args=list(self.config.args),
                 env=dict(self.config.env),
                 cwd=self.config.cwd,
             )
-            return stdio_client(params, errlog=self._stderr)
+            return stdio_client(params, errlog=self._stderr.file)
         # The SDK's default timeouts: 30 s to connect or send, 300 s to read a response stream.
         timeout = httpx2.Timeout(30.0, read=300.0)
         http_client = await stack.enter_async_context(
@@ -371,7 +380,7 @@ class _Session:
         )
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
-        return _tail(self._stderr, lines) if self._stderr is not None else ""
+        return self._stderr.tail(lines) if self._stderr is not None else ""
 
     def info(self, tools: Sequence[BaseTool]) -> ServerInfo:
         client = self.client
@@ -394,6 +403,7 @@ class _Session:
             raise ToolException(
                 f"MCP server {self.name!r} is not connected (its toolkit was closed), so {tool!r} cannot run."
             )
+        generation = self.generation
         try:
             result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
@@ -403,7 +413,7 @@ class _Session:
                     "cancelled. Try simpler arguments, or another way to get the answer."
                 ) from None
             if exc.code == types.CONNECTION_CLOSED:
-                raise ToolException(self._gone_message(tool)) from None
+                raise ToolException(await self._after_exit(tool, generation)) from None
             raise ToolException(f"MCP server {self.name!r} rejected the call to {tool!r}: {exc.message}") from None
         except Exception as exc:  # noqa: BLE001 - transport faults become observations naming the server
             raise ToolException(f"Calling {tool!r} on MCP server {self.name!r} failed: {_describe(exc)}") from None
@@ -414,7 +424,42 @@ class _Session:
             if result.structured_content is not None
             else result.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        return _text(result), artifact
+        return _clip(_text(result), tool), artifact
+
+    async def _after_exit(self, tool: str, generation: int) -> str:
+        """Restart the server if its config allows, and say what became of the call to ``tool``."""
+        gone = self._gone_message(tool)
+        async with self._restart_lock:
+            if self.generation == generation:  # no concurrent call restarted it already
+                if self._restarts_left <= 0:
+                    return gone
+                self._restarts_left -= 1
+                logger.warning("MCP server %r died during a call to %r; restarting it", self.name, tool)
+                error = await self._restart()
+                if error is not None:
+                    self._restarts_left = 0
+                    return f"{gone}\nmcploom tried to start it again and failed:\n{_indent(error)}"
+        return (
+            f"MCP server {self.name!r} died during the call to {tool!r}, so the call did not finish; "
+            f"the server was started again ({self._restarts_left} restarts left). Call {tool!r} again "
+            "if repeating it is safe."
+        )
+
+    async def _restart(self) -> str | None:
+        """Close what is left of the session and start a new one; the start error, or ``None``."""
+        self.stop()
+        if self.task is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.shield(asyncio.gather(self.task, return_exceptions=True))
+        self._stop, self.done, self.failed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self.start_error, self._aborted, self._stdout_noise = None, False, []
+        names = [tool.name for tool in self.mcp_tools]
+        self.start()
+        await self.done.wait()
+        self.generation += 1
+        if self.start_error is None and [tool.name for tool in self.mcp_tools] != names:
+            logger.warning("MCP server %r offers other tools after its restart; the old set stays bound", self.name)
+        return self.start_error
 
     def _gone_message(self, tool: str) -> str:
         why = "its process exited" if isinstance(self.config, StdioServer) else "it stopped answering at its URL"
@@ -548,15 +593,63 @@ def _noise_line(exc: Exception) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _tail(file: TextIO, lines: int, max_bytes: int = 64 * 1024) -> str:
-    """The last ``lines`` lines of a file the server process writes to directly (through its own fd)."""
-    try:
-        fd = file.fileno()
-        size = os.fstat(fd).st_size
-        data = os.pread(fd, max_bytes, max(0, size - max_bytes))
-    except (OSError, ValueError):  # closed file
-        return ""
-    return "\n".join(data.decode("utf-8", errors="replace").rstrip().splitlines()[-lines:])
+class _StderrTail:
+    """A stdio server's stderr: a pipe drained by a thread that keeps its last :data:`STDERR_KEEP_BYTES`,
+    so a server that floods stderr costs neither disk nor memory, and the tail is there for errors."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        self.file: TextIO = os.fdopen(write_fd, "w", encoding="utf-8", errors="replace")
+        """What the server process writes to (it inherits the descriptor)."""
+        self._read_fd = read_fd
+        self._kept = bytearray()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._drain, name="mcp-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self._read_fd, 65536):
+            with self._lock:
+                self._kept += chunk
+                del self._kept[:-STDERR_KEEP_BYTES]
+
+    def tail(self, lines: int) -> str:
+        """The last ``lines`` lines written so far (what a server wrote just before it died included)."""
+        deadline = time.monotonic() + 0.5
+        while self._pending() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the drain thread is still reading the last lines
+        with self._lock:
+            text = self._kept.decode("utf-8", errors="replace")
+        return "\n".join(text.rstrip().splitlines()[-lines:])
+
+    def _pending(self) -> int:
+        """Bytes written to the pipe and not drained yet (0 where the OS cannot tell)."""
+        try:
+            import fcntl
+            import termios
+        except ImportError:  # Windows
+            return 0
+        try:
+            return struct.unpack("i", fcntl.ioctl(self._read_fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
+
+    def close(self) -> None:
+        """Stop draining once the server is gone (its end of the pipe closed with it)."""
+        self.file.close()
+        self._thread.join(timeout=2)
+        if not self._thread.is_alive():
+            os.close(self._read_fd)
+
+
+def _clip(text: str, tool: str) -> str:
+    """A tool result's text as the model reads it: at most :data:`MAX_RESULT_CHARS` characters."""
+    if len(text) <= MAX_RESULT_CHARS:
+        return text
+    return (
+        text[:MAX_RESULT_CHARS]
+        + f"\n[... {len(text) - MAX_RESULT_CHARS} more characters of {tool!r}'s result left out; ask for less]"
+    )
 
 
 def _indent(text: str) -> str:

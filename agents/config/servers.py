@@ -16,8 +16,9 @@ Like Claude Desktop, nothing is expanded: ``~``, ``$HOME`` or ``${VAR}`` in ``co
 inherits only ``HOME``, ``LOGNAME``, ``PATH``, ``SHELL``, ``TERM`` and ``USER`` (the MCP SDK's safe
 set) plus the entry's ``env``.
 
-Beyond Claude Desktop's keys, an entry may carry ``cwd`` (stdio working directory) and ``type``
-(``"stdio"``, or ``"http"`` / ``"streamable-http"`` as Claude Code and VS Code write it). Other keys
+Beyond Claude Desktop's keys, an entry may carry ``cwd`` (stdio working directory), ``restarts``
+(how many times mcploom starts a stdio server again when its process dies mid-session; default 0)
+and ``type`` (``"stdio"``, or ``"http"`` / ``"streamable-http"`` as Claude Code and VS Code write it). Other keys
 that other clients add (``disabled``, ``autoApprove``, ...) are ignored with a warning.
 """
 
@@ -40,7 +41,8 @@ __all__ = ["HttpServer", "ServerConfig", "StdioServer", "load_servers", "read_co
 
 logger = logging.getLogger(__name__)
 
-_STDIO_KEYS = frozenset({"command", "args", "env", "cwd", "type"})
+_STDIO_KEYS = frozenset({"command", "args", "env", "cwd", "restarts", "type"})
+_MAX_RESTARTS = 100
 _HTTP_KEYS = frozenset({"url", "headers", "type"})
 _TYPE_ALIASES: Mapping[str, Transport] = {
     "stdio": "stdio",
@@ -60,6 +62,9 @@ class StdioServer:
         args: Its command-line arguments.
         env: Extra environment variables, set over the inherited safe set.
         cwd: Working directory for the process (default: the current one).
+        restarts: How many times the server is started again when its process dies while a
+            toolkit holds it (0: never). The call that was running fails either way: it may have
+            had effects, so it is for the model or user to repeat it.
     """
 
     name: str
@@ -67,6 +72,7 @@ class StdioServer:
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     cwd: str | None = None
+    restarts: int = 0
 
     transport: Transport = field(default="stdio", init=False)
 
@@ -86,6 +92,8 @@ class StdioServer:
             entry["env"] = dict(self.env)
         if self.cwd is not None:
             entry["cwd"] = self.cwd
+        if self.restarts:
+            entry["restarts"] = self.restarts
         return entry
 
 
@@ -229,6 +237,7 @@ def _server(name: Any, entry: Any, where: str) -> ServerConfig:
             args=_args(entry.get("args", []), at),
             env=_strings(entry, "env", at),
             cwd=cwd,
+            restarts=_restarts(entry.get("restarts", 0), at),
         )
     raise ConfigError(
         f'{at}: the entry has neither "command" nor "url". Add "command" (and "args") to start a local '
@@ -267,6 +276,15 @@ def _args(args: Any, at: str) -> tuple[str, ...]:
         if not isinstance(arg, str):
             raise ConfigError(f"{at}.args[{index}]: expected a string, got {arg!r}. Quote it: {json.dumps(str(arg))}.")
     return tuple(args)
+
+
+def _restarts(value: Any, at: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_RESTARTS:
+        raise ConfigError(
+            f"{at}.restarts: expected a whole number from 0 to {_MAX_RESTARTS}, got {_kind(value)}. "
+            'Write "restarts": 3 to start the server again up to three times when it dies.'
+        )
+    return value
 
 
 def _strings(entry: Mapping[str, Any], key: str, at: str) -> Mapping[str, str]:

@@ -29,7 +29,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
 from mcploom.agents.errors import ServerStartError, ToolCallTimeout
-from mcploom.agents.mcp_client import MCPToolkit, MCPToolTimeout
+from mcploom.agents.mcp_client import MAX_RESULT_CHARS, MCPToolkit, MCPToolTimeout
 from tests.net import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,28 +54,29 @@ def tool(toolkit: MCPToolkit, name: str) -> BaseTool:
     return next(t for t in toolkit.tools if t.name == name)
 
 
-def children() -> set[int]:
-    """Live (non-zombie) child processes of this test process, read from /proc."""
+def children(*, zombies: bool = False) -> set[int]:
+    """Child processes of this test process, read from /proc: the live ones, or the zombies."""
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+        if int(fields[1]) == os.getpid() and (fields[0] == "Z") == zombies:
             found.add(int(stat.parent.name))
     return found
 
 
 @pytest.fixture
 def no_leaked_processes() -> Iterator[None]:
-    """Fail the test if it leaves behind a server process it started."""
-    before = children()
+    """Fail the test if it leaves behind a server process it started, running or as a zombie."""
+    before, zombies_before = children(), children(zombies=True)
     yield
     deadline = time.monotonic() + 5
     while (leaked := children() - before) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not leaked, f"server processes left running: {leaked}"
+    assert not children(zombies=True) - zombies_before, "server processes left unreaped (zombies)"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -155,7 +156,7 @@ async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -
     assert info.instructions == "Exact arithmetic and the current time."
     assert info.tool_names == ("calculate", "now", "convert_time")
     assert info.target.endswith("-m mcploom.mcp_servers.utility")
-    assert toolkit.servers["flaky"].tool_names == ("echo", "text_upper", "pid", "hang", "crash")
+    assert toolkit.servers["flaky"].tool_names == ("echo", "text_upper", "pid", "hang", "flood", "huge", "crash")
 
 
 async def test_calculate_returns_text_and_structured_artifact(toolkit: MCPToolkit) -> None:
@@ -285,7 +286,7 @@ async def test_two_servers_with_the_same_tools_get_prefixed_names(
 
 
 async def test_names_without_collisions_are_not_prefixed(toolkit: MCPToolkit) -> None:
-    names = ["calculate", "now", "convert_time", "echo", "text_upper", "pid", "hang", "crash"]
+    names = ["calculate", "now", "convert_time", "echo", "text_upper", "pid", "hang", "flood", "huge", "crash"]
     assert [t.name for t in toolkit.tools] == names
 
 
@@ -375,6 +376,49 @@ async def test_server_crash_mid_session_fails_calls_fast(no_leaked_processes: No
         with pytest.raises(ToolException, match="'flaky' is no longer connected"):
             await tool(toolkit, "echo").ainvoke({"text": "anyone there?"})
         assert time.monotonic() - started < 1
+
+
+async def test_a_server_configured_to_restart_comes_back_after_a_crash(no_leaked_processes: None) -> None:
+    servers = {"flaky": {**fixture_entry("flaky_server.py"), "restarts": 1}}
+    async with MCPToolkit(servers, call_timeout=20) as toolkit:
+        first = await tool(toolkit, "pid").ainvoke({})
+        with pytest.raises(ToolException, match=r"died during the call to 'crash'.*started again \(0 restarts left\)"):
+            await tool(toolkit, "crash").ainvoke({})
+        assert await tool(toolkit, "echo").ainvoke({"text": "back"}) == "back"
+        assert await tool(toolkit, "pid").ainvoke({}) != first
+        assert children(zombies=True) == set()
+        with pytest.raises(ToolException, match="'flaky' is no longer connected"):
+            await tool(toolkit, "crash").ainvoke({})
+
+
+async def test_concurrent_calls_to_a_dying_server_restart_it_once(no_leaked_processes: None) -> None:
+    servers = {"flaky": {**fixture_entry("flaky_server.py"), "restarts": 2}}
+    async with MCPToolkit(servers, call_timeout=20) as toolkit:
+        hang, crash = tool(toolkit, "hang"), tool(toolkit, "crash")
+        hanging = asyncio.ensure_future(hang.ainvoke({"seconds": 30}))
+        await asyncio.sleep(0.5)  # let the hang reach the server before it dies
+        outcomes = await asyncio.gather(hanging, crash.ainvoke({}), return_exceptions=True)
+        assert all(isinstance(outcome, ToolException) for outcome in outcomes)
+        assert all("started again (1 restarts left)" in str(outcome) for outcome in outcomes)
+        assert await tool(toolkit, "echo").ainvoke({"text": "once"}) == "once"
+
+
+async def test_a_server_flooding_stderr_keeps_working_and_costs_no_disk(no_leaked_processes: None) -> None:
+    temp = Path(tempfile.gettempdir())
+    free_before = os.statvfs(temp).f_bavail * os.statvfs(temp).f_frsize
+    async with MCPToolkit({"flaky": fixture_entry("flaky_server.py")}, call_timeout=60) as toolkit:
+        assert await tool(toolkit, "flood").ainvoke({"megabytes": 50}) == "flooded"
+        assert await tool(toolkit, "echo").ainvoke({"text": "still here"}) == "still here"
+        assert toolkit.stderr_tail("flaky", 1) == "flood done"
+        free_after = os.statvfs(temp).f_bavail * os.statvfs(temp).f_frsize
+    assert free_before - free_after < 20 * 1024 * 1024  # the 50 MB went nowhere
+
+
+async def test_a_huge_result_reaches_the_model_clipped(no_leaked_processes: None) -> None:
+    async with MCPToolkit({"flaky": fixture_entry("flaky_server.py")}, call_timeout=60) as toolkit:
+        text = await tool(toolkit, "huge").ainvoke({"megabytes": 20})
+    assert len(text) < MAX_RESULT_CHARS + 200 and text.endswith("left out; ask for less]")
+    assert f"[... {20 * 1024 * 1024 - MAX_RESULT_CHARS} more characters" in text
 
 
 # --- shutdown ----------------------------------------------------------------------------

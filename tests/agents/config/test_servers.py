@@ -59,6 +59,13 @@ def test_bare_mapping_and_entries_round_trip() -> None:
     }
 
 
+def test_restarts_round_trip_and_default_to_none() -> None:
+    servers = load_servers({"a": {"command": "srv", "restarts": 3}, "b": {"command": "srv"}})
+    assert (servers["a"].restarts, servers["b"].restarts) == (3, 0)
+    assert servers["a"].to_entry() == {"command": "srv", "args": [], "restarts": 3}
+    assert "restarts" not in servers["b"].to_entry()
+
+
 def test_typed_entries_pass_through_and_are_frozen() -> None:
     server = StdioServer(name="calc", command="python", args=["-m", "calc"], env={"A": "1"}, cwd="/srv")
     assert load_servers({"calc": server}) == {"calc": server}
@@ -123,6 +130,14 @@ def test_empty_configuration_has_no_servers() -> None:
         (
             {"command": "srv", "cwd": 3},
             "At mcpServers.srv.cwd: expected a directory path string, got a number (3).",
+        ),
+        (
+            {"command": "srv", "restarts": True},
+            "At mcpServers.srv.restarts: expected a whole number from 0 to 100, got a boolean.",
+        ),
+        (
+            {"command": "srv", "restarts": -1},
+            "At mcpServers.srv.restarts: expected a whole number from 0 to 100, got a number (-1).",
         ),
         (
             {"url": "localhost:8000/mcp"},
