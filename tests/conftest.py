@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -28,3 +30,17 @@ def _isolated_data_home() -> None:
 
 
 _isolated_data_home()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """A Postgres URL: ``MCPLOOM_TEST_POSTGRES_URL``, else a throwaway pgserver instance."""
+    if url := os.environ.get("MCPLOOM_TEST_POSTGRES_URL"):
+        yield url
+        return
+    pytest.importorskip("langgraph.checkpoint.postgres.aio", reason='needs pip install "mcploom[postgres]"')
+    pgserver = pytest.importorskip(
+        "pgserver", reason="no Postgres: set MCPLOOM_TEST_POSTGRES_URL or pip install pgserver (dev extra)"
+    )
+    with pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete") as server:
+        yield server.get_uri()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -211,20 +210,6 @@ async def test_sigkill_mid_run_loses_no_completed_step(moment, done_before_kill,
     assert counter.read_text().splitlines() == ["visit"]
     assert _summary(result.messages) == FULL_RUN
     assert [m.id for m in result.messages[:done_before_kill]] == [m.id for m in before.values["messages"]]
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory) -> str:
-    """A Postgres URL: ``MCPLOOM_TEST_POSTGRES_URL``, else a throwaway pgserver instance."""
-    if url := os.environ.get("MCPLOOM_TEST_POSTGRES_URL"):
-        yield url
-        return
-    pytest.importorskip("langgraph.checkpoint.postgres.aio", reason='needs pip install "mcploom[postgres]"')
-    pgserver = pytest.importorskip(
-        "pgserver", reason="no Postgres: set MCPLOOM_TEST_POSTGRES_URL or pip install pgserver (dev extra)"
-    )
-    with pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete") as server:
-        yield server.get_uri()
 
 
 @pytest.mark.postgres
