@@ -51,6 +51,11 @@ class Passage(BaseModel):
     start: int = Field(description="Character offset of the passage in the document.")
     end: int = Field(description="Character offset one past the passage's end.")
     score: float = Field(description="Relevance score (compare within one result list only).")
+    relevance: float | None = Field(
+        default=None,
+        description="Cosine similarity of the passage to the query, comparable across queries (about 0.4 and "
+        "up: on the query's topic); null where the dense search did not rank it.",
+    )
     text: str = Field(description="The passage text.")
 
 
@@ -182,6 +187,7 @@ def create_server(
     chroma_port: int = 8000,
     rerank: bool = False,
     allowed_roots: Sequence[str | Path] = (),
+    allow_delete: bool = False,
 ) -> MCPServer:
     """Build the rag server over the index folder ``data_dir`` (default: ``mcploom.paths.index_home()``).
 
@@ -192,7 +198,9 @@ def create_server(
         chroma_port: Chroma server port.
         rerank: Rerank search hits with the ONNX cross-encoder (off by default: it did not pay on SciFact).
         allowed_roots: Folders ``ingest`` may read (through ``Sandbox``); without any, ``ingest`` is not offered
-            and the server only searches, lists, reads and deletes what is already indexed.
+            and the server only searches, lists and reads what is already indexed.
+        allow_delete: Offer ``delete_document``. Off by default: an agent that only needs to search
+            should not hold a tool that removes what it searches.
 
     Raises:
         PathPolicyError: An allowed root is not an existing directory.
@@ -202,8 +210,8 @@ def create_server(
     sandbox = Sandbox(allowed_roots) if allowed_roots else None
     roots = ", ".join(os.path.realpath(os.path.expanduser(os.fspath(r))) for r in allowed_roots)
     instructions = (
-        "Hybrid search over the user's indexed documents. Call search first; answer from the returned "
-        "passages and cite them as [n]. Use list_collections to see what is indexed. "
+        "Hybrid search over the user's own indexed documents. For any question those documents may answer, "
+        "call search first, then answer from the returned passages, citing them as [n]. "
     )
     if sandbox is None:
         instructions += (
@@ -237,9 +245,10 @@ def create_server(
                 start=c.start,
                 end=c.end,
                 score=round(s, 6),
+                relevance=None if r is None else round(r, 4),
                 text=c.text,
             )
-            for n, (c, s) in enumerate(zip(hits.chunks, hits.scores, strict=True), start=1)
+            for n, (c, s, r) in enumerate(zip(hits.chunks, hits.scores, hits.relevance, strict=True), start=1)
         ]
         return SearchResult(query=query, collection=index.name, mode=mode, passages=passages, context=hits.context())
 
@@ -250,7 +259,7 @@ def create_server(
         collection: Annotated[str | None, Field(description="Collection to search (default: the server's).")] = None,
         filters: Annotated[
             dict[str, Any] | None,
-            Field(description="Metadata filter in Chroma syntax, e.g. {'source': '/docs/a.md'}."),
+            Field(description="Metadata filter in Chroma syntax (a field name to a value, or an operator object)."),
         ] = None,
         mode: Annotated[
             SearchMode, Field(description="hybrid (best), dense (meaning) or bm25 (exact words).")
@@ -307,24 +316,26 @@ def create_server(
             collections=[CollectionInfo(name=n, default=n == indexes.default) for n in indexes.names()]
         )
 
-    @server.tool(annotations=WRITES_IDEMPOTENT)
-    async def delete_document(
-        source: Annotated[str, Field(description="The source path exactly as search returns it.")],
-        collection: Annotated[str | None, Field(description="Collection to delete from.")] = None,
-    ) -> DeleteResult:
-        """Remove one document (all its passages) from the index; the file itself is not touched."""
+    if allow_delete:
 
-        def run() -> DeleteResult:
-            index = indexes.get(collection)
-            removed = index.delete(source, resolve_path=False)  # a lookup key: no file is touched
-            if not removed:
-                raise ToolError(
-                    f"No document with source {source!r} in collection {index.name!r}. "
-                    "Use the source string exactly as search returns it."
-                )
-            return DeleteResult(collection=index.name, source=source, chunks_removed=removed)
+        @server.tool(annotations=WRITES_IDEMPOTENT)
+        async def delete_document(
+            source: Annotated[str, Field(description="The source path exactly as search returns it.")],
+            collection: Annotated[str | None, Field(description="Collection to delete from.")] = None,
+        ) -> DeleteResult:
+            """Remove one document (all its passages) from the index; the file itself is not touched."""
 
-        return await anyio.to_thread.run_sync(run)
+            def run() -> DeleteResult:
+                index = indexes.get(collection)
+                removed = index.delete(source, resolve_path=False)  # a lookup key: no file is touched
+                if not removed:
+                    raise ToolError(
+                        f"No document with source {source!r} in collection {index.name!r}. "
+                        "Use the source string exactly as search returns it."
+                    )
+                return DeleteResult(collection=index.name, source=source, chunks_removed=removed)
+
+            return await anyio.to_thread.run_sync(run)
 
     @server.resource("rag://collections", mime_type="application/json")
     def collections_resource() -> str:
@@ -379,6 +390,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
             "offered and the server only serves what is already indexed."
         ),
     )
+    parser.add_argument(
+        "--allow-delete", action="store_true", help="Offer the delete_document tool (off: the index is only searched)."
+    )
 
 
 def _from_arguments(args: argparse.Namespace) -> MCPServer:
@@ -389,6 +403,7 @@ def _from_arguments(args: argparse.Namespace) -> MCPServer:
         chroma_port=args.chroma_port,
         rerank=args.rerank,
         allowed_roots=args.allow_root,
+        allow_delete=args.allow_delete,
     )
 
 

@@ -178,6 +178,34 @@ def _linear_trim(name: str) -> Callable[[object, object], object]:
     return trim
 
 
+SCHEMA_SUMMARY_CHARS = 2000
+"""The most characters of table and column names the server's instructions carry; a bigger
+schema is named table by table until the budget runs out, and the rest left to list_tables."""
+
+
+def _schema_summary(conn: sqlite3.Connection) -> str:
+    """``Tables: name(col, ...); ...``: the schema a model needs to write a query without guessing columns."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    if not names:
+        return "The database has no tables yet."
+    parts: list[str] = []
+    used = 0
+    for index, name in enumerate(names):
+        columns = ", ".join(row[1] for row in conn.execute(f"PRAGMA table_info({_quote(name)})"))
+        part = f"{name}({columns})"
+        if used + len(part) > SCHEMA_SUMMARY_CHARS:
+            parts.append(f"and {len(names) - index} more (list_tables, describe)")
+            break
+        parts.append(part)
+        used += len(part) + 2
+    return "Tables and their columns: " + "; ".join(parts) + "."
+
+
 def connect_readonly(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open ``db_path`` read-only: ``mode=ro`` URI, ``query_only``, a read-only authorizer, size limits.
 
@@ -344,11 +372,14 @@ def create_server(
     Raises:
         DatabaseOpenError: The file does not exist or is not a SQLite database.
     """
-    connect_readonly(db_path).close()
-    shown = Path(db_path).name
+    with closing(connect_readonly(db_path)) as conn:
+        tables = _schema_summary(conn)
     server = McploomServer(
         "mcploom-sql",
-        instructions=f"Read-only SQL over the SQLite database {shown}: list_tables, describe, then query.",
+        instructions=(
+            f"Read-only SQL over the SQLite database {Path(db_path).name}. Answer questions about its data "
+            f"with one SELECT through query. {tables}"
+        ),
     )
 
     def run(sql: str, params: Sequence[object] = ()) -> tuple[list[str], list[tuple]]:

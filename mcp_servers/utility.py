@@ -153,7 +153,11 @@ def create_server() -> MCPServer:
     @server.tool(annotations=READ_ONLY)
     def calculate(
         expression: Annotated[
-            str, Field(description="Arithmetic expression, e.g. '1234 * 5678' or 'sqrt(2) * (3 + 4)'.")
+            str,
+            Field(
+                description="The arithmetic to do, written with the question's own numbers: + - * / ** (power), "
+                "parentheses, sqrt(x), round(x, digits); p% of x is written (p / 100) * x."
+            ),
         ],
     ) -> Calculation:
         """Evaluate an arithmetic expression exactly. Use this for any multiplication, division or other math."""
@@ -164,18 +168,18 @@ def create_server() -> MCPServer:
 
     @server.tool(annotations=READ_ONLY.model_copy(update={"idempotent_hint": False}))
     def now(
-        timezone: Annotated[str, Field(description="IANA time zone name, e.g. 'UTC' or 'Asia/Tokyo'.")] = "UTC",
+        timezone: Annotated[str, Field(description="IANA time zone name (Area/City, or UTC).")] = "UTC",
     ) -> TimeAnswer:
-        """Get the current date and time in a time zone."""
+        """Get the current date and time in a time zone (only for now: to convert a given time, use convert_time)."""
         return _answer(datetime.now(_zone(timezone)), timezone)
 
     @server.tool(annotations=READ_ONLY)
     def convert_time(
-        time: Annotated[str, Field(description="ISO 8601 date and time, e.g. '2026-03-01T09:30'.")],
+        time: Annotated[str, Field(description="The date and time to convert, as YYYY-MM-DDTHH:MM (ISO 8601).")],
         from_timezone: Annotated[str, Field(description="Zone the time is in (IANA name).")],
         to_timezone: Annotated[str, Field(description="Zone to convert to (IANA name).")],
     ) -> TimeAnswer:
-        """Convert a date and time from one time zone to another."""
+        """Convert a given date and time from one time zone to another (what time it is there, then)."""
         try:
             moment = datetime.fromisoformat(time)
         except ValueError:

@@ -64,6 +64,9 @@ class Results(NamedTuple):
 
     chunks: list[Chunk]
     scores: list[float]
+    relevance: list[float | None] = []
+    """Per hit, the cosine similarity of its embedding to the query's (comparable across queries,
+    unlike ``scores``), where the dense side ranked it; ``None`` where it did not (or in bm25 mode)."""
 
     def context(self, max_chars: int | None = None) -> str:
         """The hits as a numbered-citation context for a prompt (see ``mcploom.rag.format_context``)."""
@@ -459,11 +462,14 @@ class Index:
         n = self.fusion.candidates if (mode == "hybrid" or rerank or len(queries) > 1 or dedup) else k
         n = max(n, k)
         per_query: list[list[tuple[str, float]]] = []
+        similarity: dict[str, float] = {}
         for text in queries:
             dense: list[tuple[str, float]] = []
             sparse: list[tuple[str, float]] = []
             if mode in ("hybrid", "dense"):
                 dense = self._dense(text, n, chroma_where, pool, bm25)
+                for chunk_id, cosine in dense:
+                    similarity[chunk_id] = max(cosine, similarity.get(chunk_id, -1.0))
             if mode in ("hybrid", "bm25"):
                 for position, score in bm25.search(text, n, allowed if where else None):
                     chunk_id = bm25.ids[position]
@@ -484,7 +490,7 @@ class Index:
             scores = self.reranker.score(query, [c.text for c, _ in top])
             hits = sorted(((c, s) for (c, _), s in zip(top, scores, strict=True)), key=lambda h: -h[1])
         hits = hits[:k]
-        return Results([c for c, _ in hits], [float(s) for _, s in hits])
+        return Results([c for c, _ in hits], [float(s) for _, s in hits], [similarity.get(c.id) for c, _ in hits])
 
     def _fuse(self, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
         fusion = self.fusion

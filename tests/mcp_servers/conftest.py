@@ -70,7 +70,7 @@ def server_args(files_root: Path, sample_db: Path, tmp_path: Path) -> Callable[[
             "utility": [],
             "files": [str(files_root)],
             "sql": [str(sample_db)],
-            "rag": ["--data-dir", str(tmp_path / "index"), "--allow-root", str(files_root)],
+            "rag": ["--data-dir", str(tmp_path / "index"), "--allow-root", str(files_root), "--allow-delete"],
             "agent": [],
         }[name]
 

@@ -106,7 +106,9 @@ async def test_without_allow_root_ingest_is_not_offered_but_search_and_delete_wo
     data = tmp_path / "rag"
     async with Client(create_server(data, allowed_roots=[traps])) as client:
         assert not (await client.call_tool("ingest", {"paths": [str(traps / "good.md")]})).is_error
-    server = create_server(data)
+    async with Client(create_server(data)) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == {"search", "list_collections"}
+    server = create_server(data, allow_delete=True)
     assert "ingest is not offered" in server.instructions and "--allow-root" in server.instructions
     async with Client(server) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
@@ -121,7 +123,7 @@ async def test_without_allow_root_ingest_is_not_offered_but_search_and_delete_wo
 
 async def test_delete_document_matches_the_stored_source_without_resolving_links(tmp_path: Path, traps) -> None:
     (traps / "other.md").write_text("# Other\n\nFog horns sound in bad weather.")
-    async with Client(create_server(tmp_path / "rag", allowed_roots=[traps])) as client:
+    async with Client(create_server(tmp_path / "rag", allowed_roots=[traps], allow_delete=True)) as client:
         ingested = await client.call_tool("ingest", {"paths": ["good.md", "other.md"]})
         assert len(ingested.structured_content["added"]) == 2
         os.symlink(traps / "other.md", traps / "alias.md")

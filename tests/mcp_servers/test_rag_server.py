@@ -33,7 +33,7 @@ def docs(tmp_path: Path) -> Path:
 
 
 async def test_tools_resources_and_prompt_are_declared_truthfully(tmp_path: Path, docs: Path) -> None:
-    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs])) as client:
+    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs], allow_delete=True)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         templates = (await client.list_resource_templates()).resource_templates
         resources = (await client.list_resources()).resources
@@ -50,7 +50,7 @@ async def test_tools_resources_and_prompt_are_declared_truthfully(tmp_path: Path
 
 
 async def test_ingest_search_read_cite_and_delete(tmp_path: Path, docs: Path) -> None:
-    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs])) as client:
+    async with Client(create_server(tmp_path / "rag", allowed_roots=[docs], allow_delete=True)) as client:
         ingested = await client.call_tool("ingest", {"paths": [str(docs)], "collection": "notes"})
         assert not ingested.is_error, ingested.content
         report = ingested.structured_content
@@ -62,6 +62,7 @@ async def test_ingest_search_read_cite_and_delete(tmp_path: Path, docs: Path) ->
         best = found.structured_content["passages"][0]
         assert best["source"] == str(docs / "pasta.md") and best["rank"] == 1 and best["heading"] == "Pasta"
         assert best["text"].startswith("# Pasta") and best["end"] > best["start"] == 0
+        assert 0.4 < best["relevance"] <= 1 and best["relevance"] > found.structured_content["passages"][1]["relevance"]
         assert found.structured_content["context"].startswith(f"[1] {docs / 'pasta.md'}")
 
         bm25 = await client.call_tool("search", {"query": "handshake", "k": 1, "collection": "notes", "mode": "bm25"})

@@ -189,3 +189,25 @@ async def test_wal_database_is_read_and_its_file_left_unchanged(tmp_path: Path) 
     assert rows.structured_content["rows"] == [[3]]
     assert write.is_error and "read-only" in write.content[0].text
     assert _sha256(path) == before
+
+
+async def test_instructions_name_every_table_and_its_columns(sample_db: Path) -> None:
+    async with Client(create_server(sample_db)) as client:
+        instructions = client.instructions
+    assert "customers(id, name, city)" in instructions and "big_orders(" in instructions
+    assert "orders(id, customer_id," in instructions
+
+
+def test_a_schema_too_big_for_the_instructions_is_named_in_part(tmp_path: Path) -> None:
+    import sqlite3
+
+    from mcploom.mcp_servers.sql import SCHEMA_SUMMARY_CHARS
+
+    path = tmp_path / "wide.db"
+    with sqlite3.connect(path) as db:
+        columns = ", ".join(f"column_number_{i} TEXT" for i in range(40))
+        for table in range(10):
+            db.execute(f"CREATE TABLE table_{table} ({columns})")
+    instructions = create_server(path).instructions
+    assert "more (list_tables, describe)" in instructions
+    assert len(instructions) < SCHEMA_SUMMARY_CHARS + 400
