@@ -19,7 +19,9 @@ The agent node calls the model with the tools bound; the tools node runs every r
 ``max_iterations`` model calls the model is asked once more, without tools, to answer with what
 it has, so a run always ends with an answer. A call whose arguments did not parse (the model's
 JSON was cut off or malformed: ``invalid_tool_calls``) gets an observation saying so
-(:data:`INVALID_CALL_NOTE`) and the model is asked again, within the same budget.
+(:data:`INVALID_CALL_NOTE`) and the model is asked again, within the same budget. A final reply
+that is no answer (empty, a placeholder, a copied tool error, the question said back:
+``mcploom.graphs._answer_check``) is sent back to the model once with a note saying so.
 
 Calls of tools named in ``approval`` first stop at the approve node: it pauses the run with one
 ``interrupt()`` listing every call of that turn that needs approval (``mcploom.graphs.types.ApprovalInterrupt``),
@@ -58,6 +60,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, Send, interrupt
 
+from mcploom.graphs._answer_check import ANSWER_NOTE, answer_problem
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs.types import ApprovalInterrupt, CallDecision
 
@@ -66,6 +69,7 @@ __all__ = [
     "LIMIT_NOTE",
     "INVALID_CALL_NOTE",
     "REJECTED_NOTE",
+    "TOOL_ERROR_NOTE",
     "ReActState",
     "build_react_loop",
     "route_after_agent",
@@ -88,6 +92,19 @@ INVALID_CALL_NOTE = (
 )
 """The observation a tool call whose arguments did not parse gets. Without one the turn held no
 call the tools node could run, so the run ended with that turn as its (often empty) answer."""
+
+
+TOOL_ERROR_NOTE = (
+    "The call failed and changed nothing: {error} Fix its arguments, use another tool, or answer without it."
+)
+"""The observation a failed tool call gets (in place of LangGraph's ``Error: ToolException(...)``,
+whose Python repr small models copied into their answers)."""
+
+
+def tool_error_note(error: Exception) -> str:
+    """:data:`TOOL_ERROR_NOTE` for ``error`` (``ToolNode``'s ``handle_tool_errors``)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return TOOL_ERROR_NOTE.format(error=text if text.endswith(".") else f"{text}.")
 
 
 class ReActState(TypedDict):
@@ -162,6 +179,7 @@ def build_react_loop(
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}.")
     with_tools = model.bind_tools(list(tools)) if tools else model
+    descriptions = [tool.description for tool in tools]
     prefix = [SystemMessage(system_prompt)] if system_prompt else []
 
     def prepare(state: ReActState) -> tuple[Any, list[AnyMessage], dict[str, Any]]:
@@ -173,15 +191,21 @@ def build_react_loop(
 
     def agent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        return {**update, "messages": with_unreadable_calls_answered(runnable.invoke(messages))}
+        reply = runnable.invoke(messages)
+        if problem := answer_problem(reply, state["messages"], descriptions):
+            reply = runnable.invoke(_sent_back(messages, reply, problem))
+        return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     async def aagent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        return {**update, "messages": with_unreadable_calls_answered(await runnable.ainvoke(messages))}
+        reply = await runnable.ainvoke(messages)
+        if problem := answer_problem(reply, state["messages"], descriptions):
+            reply = await runnable.ainvoke(_sent_back(messages, reply, problem))
+        return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     graph = StateGraph(ReActState)
     graph.add_node("agent", node(agent, aagent, "agent"))
-    graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=True))
+    graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=tool_error_note))
     graph.add_edge(START, "agent")
     graph.add_edge("tools", "agent")
     gated = frozenset(approval) & {t.name for t in tools}
@@ -208,6 +232,11 @@ def build_react_loop(
     graph.add_node("approve", node(approve, aapprove, "approve"), destinations=("tools", "agent"))
     graph.add_conditional_edges("agent", as_router(route), ["tools", "approve", "agent", END])
     return graph.compile(checkpointer=checkpointer, name=name)
+
+
+def _sent_back(messages: list[AnyMessage], reply: AIMessage, problem: str) -> list[AnyMessage]:
+    """The model's input once more, with its reply and a note on what is wrong with it (not kept in the state)."""
+    return [*messages, reply, HumanMessage(ANSWER_NOTE.format(problem=problem))]
 
 
 def _apply_decisions(turn: AIMessage, pending: set[str], answer: CallDecision | Mapping[str, CallDecision]) -> Command:

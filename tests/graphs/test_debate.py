@@ -140,7 +140,8 @@ def test_one_round_is_independent_answers_and_a_judge():
 
 
 def test_empty_answers_do_not_count_as_agreement():
-    model = DebateModel.debate(proposer=["", ""], critic=["", ""], judge=["no answer"])
+    # Each empty reply is sent back once (the answer check), so each debater turn takes two.
+    model = DebateModel.debate(proposer=[""] * 4, critic=[""] * 4, judge=["no answer"])
     result = run(build_debate_graph(model=model, max_rounds=2), "go")
     assert [r["agreed"] for r in result["rounds"]] == [False, False]
     assert "The debaters did not agree in 2 rounds" in judge_prompt(model)

@@ -243,3 +243,51 @@ def test_unreadable_calls_stay_within_the_budget():
     result = run(build_react_graph(model=model, tools=[multiply], max_iterations=3), "6*7?")
     assert result["messages"][-1].content == "I could not call it."
     assert model.seen[-1][-1].content == LIMIT_NOTE and result["iterations"] == 3
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ("", "empty"),
+        ("A 15% tip is ${result} euros.", "placeholder"),
+        ("What is 6 times 7?", "repeats the question"),
+        ("Error: ToolException('bad arguments for multiply: a must be a number')", "tool's error"),
+        ("SELECT COUNT(*) FROM orders WHERE quantity = 5", "a query, not its result"),
+        ("(123 + 456) * 7", "an expression, not its value"),
+    ],
+)
+def test_a_reply_that_is_no_answer_is_sent_back_once_with_the_reason(bad, problem):
+    model = ScriptedChatModel.script([tool_call("broken"), bad, "It is 42."])
+    result = run(build_react_graph(model=model, tools=[broken]), "What is 6 times 7?")
+    assert result["messages"][-1].content == "It is 42."
+    note = model.seen[2][-1]
+    assert isinstance(note, HumanMessage) and problem in note.content
+    assert model.seen[2][-2].content == bad  # the model sees what it said
+    assert not any(m.content == note.content for m in result["messages"])  # the note is not kept
+
+
+def test_the_second_reply_stands_even_if_it_is_no_better():
+    model = ScriptedChatModel.script(["", ""])
+    result = run(build_react_graph(model=model, tools=[multiply]), "Hello?")
+    assert result["messages"][-1].content == ""
+    assert len(model.seen) == 2
+
+
+def test_a_real_answer_is_not_sent_back():
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), "6 times 7 is 42."])
+    run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert len(model.seen) == 2
+
+
+def test_a_reply_that_copies_a_tool_description_is_sent_back():
+    @tool
+    def clock(zone: str) -> str:
+        """Get the current date and time in a time zone."""
+        return "12:00"
+
+    model = ScriptedChatModel.script(
+        ["The current date and time in a time zone.", tool_call("clock", zone="UTC"), "12:00"]
+    )
+    result = run(build_react_graph(model=model, tools=[clock]), "What time is it in UTC?")
+    assert "description" in model.seen[1][-1].content
+    assert result["messages"][-1].content == "12:00"
