@@ -56,6 +56,31 @@ def test_forced_tool_choice_calls_that_tool(model):
     jsonschema.validate(reply.tool_calls[0]["args"], {"type": "object", "required": ["city"]})
 
 
+def test_a_call_running_past_max_call_tokens_is_stopped_and_reported(model):
+    # A whole get_weather call is ~22 tokens; its name is complete after ~9.
+    short = model.model_copy(update={"max_call_tokens": 12})
+    reply = short.bind_tools(TOOLS, tool_choice="get_weather").invoke("Tell me about Lyon.")
+    assert reply.tool_calls == []
+    [call] = reply.invalid_tool_calls
+    assert call["name"] == "get_weather" and "ran past 12 tokens" in call["error"]
+    assert reply.usage_metadata["output_tokens"] == 12
+
+
+def test_text_asked_for_after_tool_calls_is_an_answer_not_a_call_written_out(model):
+    # The last turn of a spent tool budget: no tools bound, the conversation holds calls and results.
+    messages = [
+        HumanMessage("How many rows does the items table have?"),
+        AIMessage("", tool_calls=[{"name": "query", "args": {"sql": "SELECT count(*) FROM items"}, "id": "c1"}]),
+        ToolMessage('{"columns": ["count(*)"], "rows": [[3]]}', tool_call_id="c1"),
+        AIMessage("", tool_calls=[{"name": "list_tables", "args": {}, "id": "c2"}]),
+        ToolMessage('{"tables": [{"name": "items", "type": "table"}]}', tool_call_id="c2"),
+        SystemMessage("You have used all your tool calls. Answer the user now with what you already know."),
+    ]
+    reply = model.invoke(messages)
+    assert reply.tool_calls == [] and reply.content.strip()
+    assert not reply.content.lstrip().startswith(("{", "<", "`", "["))
+
+
 def test_answers_from_a_tool_result_instead_of_repeating_the_call(model):
     messages = [
         SystemMessage("You are a helpful assistant. Use the tools when they help, and answer from their results."),
