@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -30,12 +30,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
-from mcploom.agents.errors import ConfigError
+from mcploom.agents.errors import ConfigError, EmptyAnswerError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
-from mcploom.agents.mcp_client import MCPToolkit
+from mcploom.agents.mcp_client import MCPToolkit, ServerInfo
 from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
+from mcploom.agents.retrieval import Prefetch
 from mcploom.agents.streaming import STREAM_MODES, RunEvents, pending_calls
 from mcploom.agents.tracing import open_sinks, trace_path
 from mcploom.agents.types import Approval, Decision
@@ -47,6 +48,24 @@ __all__ = ["Agent", "RunResult"]
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools when they help, and answer from their results. Be concise."
 )
+
+
+MAX_INSTRUCTIONS_CHARS = 3000
+"""The most characters of one MCP server's instructions the system prompt carries."""
+
+
+def with_server_instructions(system_prompt: str, servers: Iterable[ServerInfo]) -> str:
+    """``system_prompt`` followed by each server's MCP ``instructions`` (what a server says about
+    how to use it: the sql server names its tables and columns there), as MCP clients pass them on."""
+    notes = [
+        f"- {info.name}: {info.instructions.strip()[:MAX_INSTRUCTIONS_CHARS]}"
+        for info in servers
+        if info.instructions and info.instructions.strip()
+    ]
+    if not notes:
+        return system_prompt
+    section = "The tool servers say about themselves:\n" + "\n".join(notes)
+    return f"{system_prompt}\n\n{section}" if system_prompt else section
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,7 @@ class Agent:
         call_timeout: float | None = 60.0,
         model_options: Mapping[str, Any] | None = None,
         trace: bool | str | os.PathLike[str] = False,
+        retrieve_first: bool = True,
     ) -> None:
         # The arguments, by name, as PARAMETERS declares them: each checked by the same rule a
         # config file's value is.
@@ -122,6 +142,8 @@ class Agent:
         self.approval_tools = tuple(settings["approval_tools"])
         self.max_iterations: int = settings["max_iterations"]
         self.trace = settings["trace"]
+        self.retrieve_first: bool = settings["retrieve_first"]
+        self._prefetch: Prefetch | None = None
         self.answer_node = answer_node(self.pattern)
         self._checkpointer_spec = settings["checkpointer"]
         self.checkpointer: BaseCheckpointSaver | None = None
@@ -173,11 +195,12 @@ class Agent:
             checkpointer = await stack.enter_async_context(open_checkpointer(self._checkpointer_spec))
             self.checkpointer = checkpointer
             tools = self.tools
+            self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
             self._graph = build_pattern_graph(
                 self.pattern,
                 model=self.model,
                 tools=tools,
-                system_prompt=self.system_prompt,
+                system_prompt=with_server_instructions(self.system_prompt, self._toolkit.servers.values()),
                 max_iterations=self.max_iterations,
                 approval={t.name for t in tools if self.needs_approval(t)},
                 checkpointer=checkpointer,
@@ -259,13 +282,25 @@ class Agent:
                 async for event in self._stream(request, run):
                     yield event
             return
-        run_input = await self._resume_input(request, run.thread_id) if isinstance(request, _Resume) else request
+        if isinstance(request, _Resume):
+            run_input = await self._resume_input(request, run.thread_id)
+        else:
+            run_input = await self._with_context(request)
         with open_sinks(
             self._trace_path(run.thread_id), thread_id=run.thread_id, pattern=self.pattern, model=self.model_name
         ) as sinks:
             async for event in self._events(run_input, run):
                 sinks.write(event)
                 yield event
+
+    async def _with_context(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A new question's input, with the on-topic passages of the retrieval-first search after it."""
+        if self._prefetch is None:
+            return request
+        [question] = request["messages"]
+        context = await self._prefetch.messages(question.text)
+        # A fresh budget: the search is the framework's step, not one of the model's iterations.
+        return {"messages": [question, *context], "iterations": 0} if context else request
 
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}
@@ -287,7 +322,10 @@ class Agent:
             yield ApprovalRequest(pending_calls(run.events.interrupts), run.thread_id)
         else:
             messages = run.events.state.get("messages") or [None]
-            yield Answer(getattr(messages[-1], "text", ""), run.usage.totals(), run.usage.cost())
+            text = getattr(messages[-1], "text", "")
+            if not text.strip():
+                raise EmptyAnswerError(_why_empty(messages[-1], self.model_name, run.thread_id))
+            yield Answer(text, run.usage.totals(), run.usage.cost())
 
     def _trace_path(self, thread_id: str) -> str | os.PathLike[str] | None:
         if self.trace is True:
@@ -354,6 +392,21 @@ class _Resume:
 
 def _ask(question: str) -> dict[str, Any]:
     return {"messages": [HumanMessage(question)]}
+
+
+def _why_empty(last: Any, model: str, thread_id: str) -> str:
+    """The one-line error for a run that ended without answer text, with what the last reply held."""
+    unfinished = getattr(last, "invalid_tool_calls", None)
+    if unfinished:
+        what = f"a tool call it did not finish ({' '.join(str(unfinished[0].get('error', '')).split())[:160]})"
+    elif (getattr(last, "response_metadata", None) or {}).get("finish_reason") == "length":
+        what = "a reply cut off at its token limit"
+    else:
+        what = "an empty reply"
+    return (
+        f"The model {model} ended the run without an answer: its last turn was {what}, even after it was asked "
+        f"again. The thread {thread_id} is saved: ask again in it, rephrase, raise max_tokens, or use a larger model."
+    )
 
 
 def _config(thread_id: str) -> dict[str, Any]:

@@ -32,3 +32,8 @@ class ToolCallTimeout(McploomError, TimeoutError):
 class ModelCallError(McploomError):
     """A model call failed after the provider SDK's own retries (rate limit, overload, server
     error, timeout, unreachable server, rejected key); the thread is saved up to the failed step."""
+
+
+class EmptyAnswerError(McploomError):
+    """The run ended without an answer: the model's last reply was empty even after it was asked
+    again (cut off at the token limit, or a call it never finished); the thread is saved."""

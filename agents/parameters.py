@@ -172,6 +172,12 @@ def _trace(value: Any) -> bool | str | os.PathLike[str]:
     return value
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Problem(f"expected true or false, got {describe_value(value)}.")
+    return value
+
+
 def _workers(value: Any) -> dict[str, dict[str, Any]] | None:
     if value is None:
         return None
@@ -312,6 +318,13 @@ PARAMETERS: Mapping[str, Parameter] = {
             flags=("--trace",),
             cli_type=bool,
             cli_help="Write the run's events to traces/<thread>.jsonl in the data folder.",
+        ),
+        Parameter(
+            "retrieve_first",
+            "With an mcploom rag server bound, search each new question before the model's first turn and show "
+            "it the passages on the question's topic (default: true).",
+            False,
+            _flag,
         ),
     )
 }

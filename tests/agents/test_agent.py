@@ -133,3 +133,24 @@ def test_local_model_queries_the_sql_server(tmp_path):
         result = agent.run("How many rows does the items table have? Use the query tool with SQL.")
     assert "query" in [call["name"] for call in result.tool_calls]
     assert "3" in result.answer
+
+
+def test_a_run_that_ends_without_an_answer_says_why():
+    from mcploom.agents.errors import EmptyAnswerError
+
+    cut = AIMessage("", response_metadata={"finish_reason": "length"})
+    model = scripted("", cut)
+    with Agent(model=model, servers={}, checkpointer="memory") as agent:
+        with pytest.raises(
+            EmptyAnswerError, match="cut off at its token limit, even after it was asked again"
+        ) as caught:
+            agent.run("Tell me a long story.")
+    assert "The thread" in str(caught.value) and "max_tokens" in str(caught.value)
+
+
+def test_server_instructions_follow_the_system_prompt():
+    model = scripted("Fine.")
+    with Agent(model=model, servers=UTILITY, checkpointer="memory", system_prompt="Be brief.") as agent:
+        agent.run("Hi")
+    system = model.seen[0][0].content
+    assert system.startswith("Be brief.") and "- utility: Exact arithmetic and the current time." in system
