@@ -155,7 +155,7 @@ def create_server() -> MCPServer:
         expression: Annotated[
             str,
             Field(
-                description="The arithmetic to do, written with the question's own numbers: + - * / ** (power), "
+                description="Arithmetic expression: numbers, + - * / ** (power), "
                 "parentheses, sqrt(x), round(x, digits); p% of x is written (p / 100) * x."
             ),
         ],
@@ -170,7 +170,7 @@ def create_server() -> MCPServer:
     def now(
         timezone: Annotated[str, Field(description="IANA time zone name (Area/City, or UTC).")] = "UTC",
     ) -> TimeAnswer:
-        """Get the current date and time in a time zone (only for now: to convert a given time, use convert_time)."""
+        """Get the current date and time in a time zone."""
         return _answer(datetime.now(_zone(timezone)), timezone)
 
     @server.tool(annotations=READ_ONLY)
@@ -179,7 +179,7 @@ def create_server() -> MCPServer:
         from_timezone: Annotated[str, Field(description="Zone the time is in (IANA name).")],
         to_timezone: Annotated[str, Field(description="Zone to convert to (IANA name).")],
     ) -> TimeAnswer:
-        """Convert a given date and time from one time zone to another (what time it is there, then)."""
+        """Convert a date and time from one time zone to another."""
         try:
             moment = datetime.fromisoformat(time)
         except ValueError:

@@ -135,7 +135,7 @@ async def test_tools_keep_mcp_names_schemas_and_annotations(toolkit: MCPToolkit)
     ]
     calculate = tool(toolkit, "calculate")
     assert calculate.args_schema["required"] == ["expression"]
-    assert "arithmetic to do" in calculate.args["expression"]["description"]
+    assert "Arithmetic expression" in calculate.args["expression"]["description"]
     assert calculate.description.startswith("Evaluate an arithmetic expression exactly.")
     assert calculate.response_format == "content_and_artifact"
     assert calculate.metadata == {
