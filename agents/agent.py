@@ -215,7 +215,7 @@ class Agent:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._graph = self.checkpointer = None
+        self._graph = self.checkpointer = self._prefetch = None
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.__aexit__(*exc_info)

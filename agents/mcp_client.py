@@ -213,11 +213,14 @@ class MCPToolkit:
         sessions = list(self._sessions.values())
         for session in sessions:
             session.stop()
-        tasks = [session.task for session in sessions if session.task is not None]
-        if not tasks:
-            return
-        # The sessions close in their own tasks; shield the wait from the caller's cancellation
-        # (asyncio's and anyio's) so that leaving on cancel still reaps every server process.
+        await _closed([session.task for session in sessions if session.task is not None])
+
+
+async def _closed(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Wait until session tasks have closed their sessions. They close in their own tasks; the wait
+    is shielded from the caller's cancellation (asyncio's and anyio's), so that leaving on cancel
+    still reaps every server process."""
+    if tasks:
         with anyio.CancelScope(shield=True):
             await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
 
@@ -448,9 +451,7 @@ class _Session:
     async def _restart(self) -> str | None:
         """Close what is left of the session and start a new one; the start error, or ``None``."""
         self.stop()
-        if self.task is not None:
-            with anyio.CancelScope(shield=True):
-                await asyncio.shield(asyncio.gather(self.task, return_exceptions=True))
+        await _closed([self.task] if self.task is not None else [])
         self._stop, self.done, self.failed = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self.start_error, self._aborted, self._stdout_noise = None, False, []
         names = [tool.name for tool in self.mcp_tools]
