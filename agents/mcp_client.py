@@ -247,19 +247,23 @@ class _Session:
         self.config = config
         self.start_timeout = start_timeout
         self.failed = failed
-        self.done = asyncio.Event()  # set once started or failed
         self.client: Client | None = None
         self.mcp_tools: list[types.Tool] = []
-        self.start_error: str | None = None
         self.task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
         self._scope: anyio.CancelScope | None = None
-        self._aborted = False
-        self._stdout_noise: list[str] = []
         self._stderr: _StderrTail | None = None
+        self._new_run()
         self._restarts_left = config.restarts if isinstance(config, StdioServer) else 0
         self._restart_lock = asyncio.Lock()
         self.generation = 0  # how many times the server was restarted
+
+    def _new_run(self) -> None:
+        """The state one run of the session task starts from (at the first start and at each restart)."""
+        self.done = asyncio.Event()  # set once started or failed
+        self.start_error: str | None = None
+        self._stop = asyncio.Event()
+        self._aborted = False
+        self._stdout_noise: list[str] = []
 
     @property
     def name(self) -> str:
@@ -452,8 +456,8 @@ class _Session:
         """Close what is left of the session and start a new one; the start error, or ``None``."""
         self.stop()
         await _closed([self.task] if self.task is not None else [])
-        self._stop, self.done, self.failed = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        self.start_error, self._aborted, self._stdout_noise = None, False, []
+        self._new_run()
+        self.failed = asyncio.Event()  # the toolkit's shared start event is for the first start only
         names = [tool.name for tool in self.mcp_tools]
         self.start()
         await self.done.wait()
