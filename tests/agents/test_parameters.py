@@ -46,6 +46,7 @@ def test_the_command_line_offers_exactly_the_settings_that_declare_flags() -> No
         ("call_timeout", -1, "expected seconds as a positive number"),
         ("workers", {}, "the table is empty"),
         ("model", "gpt-5", "model spec 'gpt-5': no backend prefix."),
+        ("retrieve_first", "yes", "expected true or false, got a string ('yes')."),
     ],
 )
 def test_a_bad_value_says_where_what_and_an_example(name: str, value: object, message: str) -> None:
