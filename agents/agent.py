@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -32,7 +32,7 @@ from langgraph.types import Command
 from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
 from mcploom.agents.errors import ConfigError, EmptyAnswerError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
-from mcploom.agents.mcp_client import MCPToolkit, ServerInfo
+from mcploom.agents.mcp_client import MCPToolkit
 from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
@@ -48,24 +48,6 @@ __all__ = ["Agent", "RunResult"]
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools when they help, and answer from their results. Be concise."
 )
-
-
-MAX_INSTRUCTIONS_CHARS = 3000
-"""The most characters of one MCP server's instructions the system prompt carries."""
-
-
-def with_server_instructions(system_prompt: str, servers: Iterable[ServerInfo]) -> str:
-    """``system_prompt`` followed by each server's MCP ``instructions`` (what a server says about
-    how to use it: the sql server names its tables and columns there), as MCP clients pass them on."""
-    notes = [
-        f"- {info.name}: {info.instructions.strip()[:MAX_INSTRUCTIONS_CHARS]}"
-        for info in servers
-        if info.instructions and info.instructions.strip()
-    ]
-    if not notes:
-        return system_prompt
-    section = "The tool servers say about themselves:\n" + "\n".join(notes)
-    return f"{system_prompt}\n\n{section}" if system_prompt else section
 
 
 @dataclass(frozen=True)
@@ -200,13 +182,13 @@ class Agent:
                 self.pattern,
                 model=self.model,
                 tools=tools,
-                system_prompt=with_server_instructions(self.system_prompt, self._toolkit.servers.values()),
+                system_prompt=self.system_prompt,
                 max_iterations=self.max_iterations,
                 approval={t.name for t in tools if self.needs_approval(t)},
                 checkpointer=checkpointer,
                 options=self.options,
                 workers=self.workers,
-                server_tools={name: info.tool_names for name, info in self._toolkit.servers.items()},
+                servers=self._toolkit.servers,
             )
         except BaseException:
             await stack.aclose()

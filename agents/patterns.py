@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import inspect
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +28,39 @@ if TYPE_CHECKING:  # the graphs, and langgraph with them, load when a pattern is
     from langgraph.checkpoint.base import BaseCheckpointSaver
     from langgraph.graph.state import CompiledStateGraph
 
-__all__ = ["answer_node", "build_pattern_graph", "check_options", "check_pattern", "graph_arguments", "resolve_workers"]
+    from mcploom.agents.mcp_client import ServerInfo
+
+__all__ = [
+    "answer_node",
+    "build_pattern_graph",
+    "check_options",
+    "check_pattern",
+    "graph_arguments",
+    "resolve_workers",
+    "with_server_instructions",
+]
 
 SET_BY_AGENT = frozenset(
     {"model", "tools", "workers", "system_prompt", "max_iterations", "approval", "checkpointer", "name"}
 )
 """Factory arguments the ``Agent`` fills in itself; every other keyword argument is an option."""
+
+MAX_INSTRUCTIONS_CHARS = 3000
+"""The most characters of one MCP server's instructions a system prompt carries."""
+
+
+def with_server_instructions(system_prompt: str, servers: Iterable[ServerInfo]) -> str:
+    """``system_prompt`` followed by each server's MCP ``instructions`` (what a server says about
+    how to use it: the sql server names its tables and columns there), as MCP clients pass them on."""
+    notes = [
+        f"- {info.name}: {info.instructions.strip()[:MAX_INSTRUCTIONS_CHARS]}"
+        for info in servers
+        if info.instructions and info.instructions.strip()
+    ]
+    if not notes:
+        return system_prompt
+    section = "The tool servers say about themselves:\n" + "\n".join(notes)
+    return f"{system_prompt}\n\n{section}" if system_prompt else section
 
 
 def check_pattern(pattern: str) -> None:
@@ -62,7 +89,7 @@ def graph_arguments(
     workers: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     tools: Sequence[BaseTool] | None = None,
-    server_tools: Mapping[str, Sequence[str]] | None = None,
+    servers: Mapping[str, ServerInfo] | None = None,
     **agent_arguments: Any,
 ) -> dict[str, Any]:
     """The keyword arguments of ``pattern``'s factory: the agent's own, then ``options``.
@@ -72,8 +99,9 @@ def graph_arguments(
         workers: Worker specs, for a factory that takes ``workers`` (supervisor).
         tools: The agent's tools; ``None`` while they are not known yet (at construction), which
             checks everything but the workers' tool selections.
-        server_tools: Each MCP server's tool names, for workers that name servers and for the
-            default team (one worker per server).
+        servers: The connected MCP servers: their tool names, for workers that name servers and
+            for the default team (one worker per server), and their instructions, which go to the
+            model calls that use their tools (every worker's, or the single agent's).
         agent_arguments: What the agent sets: model, system_prompt, max_iterations, approval, checkpointer.
 
     Raises:
@@ -90,9 +118,12 @@ def graph_arguments(
     arguments = {**agent_arguments, **(options or {})}
     if tools is not None:
         if "workers" in parameters:
-            arguments["workers"] = resolve_workers(workers, tools, server_tools or {})
+            arguments["workers"] = resolve_workers(workers, tools, servers or {})
         else:
             arguments["tools"] = tools
+            arguments["system_prompt"] = with_server_instructions(
+                arguments.get("system_prompt") or "", (servers or {}).values()
+            )
     return arguments
 
 
@@ -113,7 +144,7 @@ def build_pattern_graph(
     checkpointer: BaseCheckpointSaver | None,
     options: Mapping[str, Any] | None = None,
     workers: Mapping[str, Mapping[str, Any]] | None = None,
-    server_tools: Mapping[str, Sequence[str]] | None = None,
+    servers: Mapping[str, ServerInfo] | None = None,
 ) -> CompiledStateGraph:
     """Compile ``pattern``'s graph with :func:`graph_arguments`.
 
@@ -125,7 +156,7 @@ def build_pattern_graph(
         options,
         workers,
         tools=tools,
-        server_tools=server_tools,
+        servers=servers,
         model=model,
         system_prompt=system_prompt,
         max_iterations=max_iterations,
@@ -141,45 +172,65 @@ def build_pattern_graph(
 def resolve_workers(
     specs: Mapping[str, Mapping[str, Any]] | None,
     tools: Sequence[BaseTool],
-    server_tools: Mapping[str, Sequence[str]],
+    servers: Mapping[str, ServerInfo],
 ) -> list[Any]:
     """The supervisor's team as ``mcploom.graphs.supervisor.Worker`` objects.
 
     Each spec is ``{"description": str, "system_prompt": str, "tools": [globs], "servers": [names]}``
-    (only ``description`` is required), as ``Agent`` checked it (``mcploom.agents.parameters``). A worker gets the tools whose names match one of its
-    ``tools`` globs plus every tool of its ``servers``; with neither, all tools. Without specs the
-    team is one worker per MCP server (its tools), plus ``assistant`` for tools from Python.
+    (only ``description`` is required), as ``Agent`` checked it (``mcploom.agents.parameters``). A
+    worker gets the tools whose names match one of its ``tools`` globs plus every tool of its
+    ``servers``; with neither, all tools. Without specs the team is one worker per MCP server (its
+    tools), plus ``assistant`` for tools from Python. Each worker's prompt carries the instructions
+    of the servers its tools come from; the supervisor's does not, since it calls no tool (a 0.5B
+    supervisor given them copied a server's instructions out as its handoff).
 
     Raises:
         ConfigError: A worker's selectors match no tool, or name a server that is not configured.
     """
     from mcploom.graphs.supervisor import Worker
 
-    if specs is None:
-        return _default_team(tools, server_tools, Worker)
     team = []
-    for name, spec in specs.items():
-        chosen = _select(name, spec, tools, server_tools)
-        prompt = spec.get("system_prompt") or (
-            f"You are the {name}: {spec['description']} Use your tools, then reply with what you found."
-        )
-        team.append(Worker(name, spec["description"], prompt, chosen))
+    for name, description, prompt, chosen in (
+        _default_team(tools, servers) if specs is None else _chosen(specs, tools, servers)
+    ):
+        names = {t.name for t in chosen}
+        used = [info for info in servers.values() if names & set(info.tool_names)]
+        team.append(Worker(name, description, with_server_instructions(prompt, used), chosen))
     return team
 
 
+Member = tuple[str, str, str, list["BaseTool"]]
+"""A worker before its servers' instructions are added: name, description, prompt, tools."""
+
+
+def _chosen(
+    specs: Mapping[str, Mapping[str, Any]], tools: Sequence[BaseTool], servers: Mapping[str, ServerInfo]
+) -> list[Member]:
+    return [
+        (
+            name,
+            spec["description"],
+            spec.get("system_prompt")
+            or f"You are the {name}: {spec['description']} Use your tools, then reply with what you found.",
+            _select(name, spec, tools, servers),
+        )
+        for name, spec in specs.items()
+    ]
+
+
 def _select(
-    worker: str, spec: Mapping[str, Any], tools: Sequence[BaseTool], server_tools: Mapping[str, Sequence[str]]
+    worker: str, spec: Mapping[str, Any], tools: Sequence[BaseTool], servers: Mapping[str, ServerInfo]
 ) -> list[BaseTool]:
-    globs, servers = list(spec.get("tools", [])), list(spec.get("servers", []))
-    if not globs and not servers:
+    globs, named = list(spec.get("tools", [])), list(spec.get("servers", []))
+    if not globs and not named:
         return list(tools)
-    for server in servers:
-        if server not in server_tools:
+    for server in named:
+        if server not in servers:
             raise ConfigError(
                 f"Worker {worker!r} names server {server!r}, which is not configured; "
-                f"servers: {', '.join(server_tools) or '(none)'}."
+                f"servers: {', '.join(servers) or '(none)'}."
             )
-    names = {name for server in servers for name in server_tools[server]}
+    names = {name for server in named for name in servers[server].tool_names}
     for pattern in globs:
         matched = fnmatch.filter([t.name for t in tools], pattern)
         if not matched:
@@ -191,17 +242,17 @@ def _select(
     return [t for t in tools if t.name in names]
 
 
-def _default_team(tools: Sequence[BaseTool], server_tools: Mapping[str, Sequence[str]], worker: type) -> list[Any]:
-    team = []
+def _default_team(tools: Sequence[BaseTool], servers: Mapping[str, ServerInfo]) -> list[Member]:
+    team: list[Member] = []
     served: set[str] = set()
-    for server, names in server_tools.items():
-        own = [t for t in tools if t.name in set(names)]
+    for server, info in servers.items():
+        own = [t for t in tools if t.name in set(info.tool_names)]
         if not own:
             continue
-        served.update(names)
+        served.update(info.tool_names)
         listing = ", ".join(t.name for t in own)
         team.append(
-            worker(
+            (
                 server,
                 f"Has the {server} tools: {listing}.",
                 f"You are the {server} worker. Use your tools ({listing}) to do the task, then reply with the result.",
@@ -212,7 +263,7 @@ def _default_team(tools: Sequence[BaseTool], server_tools: Mapping[str, Sequence
     if rest or not team:
         listing = ", ".join(t.name for t in rest) or "none"
         team.append(
-            worker(
+            (
                 "assistant",
                 f"A general assistant (tools: {listing}).",
                 "You are a helpful assistant. Do the task, using your tools when they help.",

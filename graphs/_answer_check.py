@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-__all__ = ["ANSWER_NOTE", "answer_problem"]
+__all__ = ["ANSWER_NOTE", "answer_problem", "copies", "sent_back"]
 
 ANSWER_NOTE = (
     "(Note from the system, not the user: {problem} Reply again: call a tool if you still need one, "
@@ -50,15 +50,20 @@ def answer_problem(reply: AIMessage, messages: Sequence[AnyMessage], description
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     if question and _normal(text) == _normal(question):
         return "Your reply repeats the question instead of answering it."
-    if any(_shares(text, description) for description in descriptions):
+    if any(copies(text, description) for description in descriptions):
         return "Your reply repeats a tool's description. Call the tool if it helps, or answer the question."
     errors = [m.text for m in turn if isinstance(m, ToolMessage) and m.status == "error"]
-    if errors and (text.lower().startswith("error") or any(_shares(text, error) for error in errors)):
+    if errors and (text.lower().startswith("error") or any(copies(text, error) for error in errors)):
         return (
             "Your reply repeats a tool's error message. Fix the call (the right tool, valid arguments) "
             "or tell the user in your own words what could not be done."
         )
     return None
+
+
+def sent_back(messages: Sequence[AnyMessage], reply: AIMessage, problem: str) -> list[AnyMessage]:
+    """The model's input once more, with its reply and a note on what is wrong with it (not kept in the state)."""
+    return [*messages, reply, HumanMessage(ANSWER_NOTE.format(problem=problem))]
 
 
 def _since_last_question(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
@@ -72,8 +77,9 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def _shares(text: str, source: str) -> bool:
-    """Whether ``text`` holds a run of :data:`_SHARED` characters of ``source``."""
+def copies(text: str, source: str) -> bool:
+    """Whether ``text`` holds a run of :data:`_SHARED` characters of ``source`` (case, punctuation
+    and spacing aside): a small model copying out a description rather than writing its own words."""
     source = _normal(source)
     text = _normal(text)
     if len(source) < _SHARED:

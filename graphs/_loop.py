@@ -60,7 +60,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, Send, interrupt
 
-from mcploom.graphs._answer_check import ANSWER_NOTE, answer_problem
+from mcploom.graphs._answer_check import answer_problem, sent_back
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs.types import ApprovalInterrupt, CallDecision
 
@@ -161,6 +161,7 @@ def build_react_loop(
     approval: Collection[str] = (),
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "react",
+    act_first: bool = False,
 ) -> CompiledStateGraph:
     """Compile a ReAct loop over ``model`` and ``tools``.
 
@@ -172,6 +173,8 @@ def build_react_loop(
         approval: Names of tools whose calls wait for a person's decision (needs a checkpointer).
         checkpointer: Persists threads (pass ``thread_id`` in the run config).
         name: The compiled graph's name (shown in traces and as a subgraph).
+        act_first: The first model call of a run must call a tool (``tool_choice="any"``): for a
+            loop handed a task because of its tools, where answering from memory is wrong.
 
     Raises:
         ValueError: ``max_iterations`` is below 1.
@@ -179,6 +182,7 @@ def build_react_loop(
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}.")
     with_tools = model.bind_tools(list(tools)) if tools else model
+    first = model.bind_tools(list(tools), tool_choice="any") if tools and act_first else with_tools
     descriptions = [tool.description for tool in tools]
     prefix = [SystemMessage(system_prompt)] if system_prompt else []
 
@@ -187,20 +191,20 @@ def build_react_loop(
         used = 0 if isinstance(state["messages"][-1], HumanMessage) else state.get("iterations", 0)
         if used + 1 >= max_iterations and tools:
             return model, [*prefix, *state["messages"], SystemMessage(LIMIT_NOTE)], {"iterations": used + 1}
-        return with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
+        return first if used == 0 else with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
 
     def agent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
         reply = runnable.invoke(messages)
         if problem := answer_problem(reply, state["messages"], descriptions):
-            reply = runnable.invoke(_sent_back(messages, reply, problem))
+            reply = runnable.invoke(sent_back(messages, reply, problem))
         return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     async def aagent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
         reply = await runnable.ainvoke(messages)
         if problem := answer_problem(reply, state["messages"], descriptions):
-            reply = await runnable.ainvoke(_sent_back(messages, reply, problem))
+            reply = await runnable.ainvoke(sent_back(messages, reply, problem))
         return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     graph = StateGraph(ReActState)
@@ -232,11 +236,6 @@ def build_react_loop(
     graph.add_node("approve", node(approve, aapprove, "approve"), destinations=("tools", "agent"))
     graph.add_conditional_edges("agent", as_router(route), ["tools", "approve", "agent", END])
     return graph.compile(checkpointer=checkpointer, name=name)
-
-
-def _sent_back(messages: list[AnyMessage], reply: AIMessage, problem: str) -> list[AnyMessage]:
-    """The model's input once more, with its reply and a note on what is wrong with it (not kept in the state)."""
-    return [*messages, reply, HumanMessage(ANSWER_NOTE.format(problem=problem))]
 
 
 def _apply_decisions(turn: AIMessage, pending: set[str], answer: CallDecision | Mapping[str, CallDecision]) -> Command:

@@ -23,6 +23,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
+from mcploom.graphs._answer_check import answer_problem, sent_back
 from mcploom.graphs._nodes import node
 from mcploom.graphs.types import Progress
 
@@ -211,21 +212,25 @@ def answer_node(
 
     The answer is appended to ``messages`` as an ``AIMessage``, so every pattern ends the way the
     ReAct graph does: the last message is the reply to the user. When ``settled(state)`` returns
-    a text, that is the answer and no model call is made (the work already agreed on one).
+    a text, that is the answer and no model call is made (the work already agreed on one). A reply
+    that is no answer (empty, the question said back: :func:`answer_problem`) is sent back once.
     """
 
-    def prompt(state: Any) -> list[BaseMessage]:
-        return [SystemMessage(instructions(state)), *state["messages"]]
-
-    def given(state: Any) -> dict[str, Any] | None:
+    def answering(state: Any) -> Exchange[list[BaseMessage], BaseMessage, dict[str, Any]]:
         text = settled(state) if settled is not None else None
-        return None if text is None else {"messages": [AIMessage(text)]}
+        if text is not None:
+            return {"messages": [AIMessage(text)]}
+        messages: list[BaseMessage] = [SystemMessage(instructions(state)), *state["messages"]]
+        reply = _as_ai((yield messages))
+        if problem := answer_problem(reply, state["messages"]):
+            reply = _as_ai((yield sent_back(messages, reply, problem)))
+        return {"messages": [reply]}
 
     def answer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return given(state) or {"messages": [_as_ai(model.invoke(prompt(state), config))]}
+        return drive(answering(state), lambda messages: model.invoke(messages, config))
 
     async def aanswer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return given(state) or {"messages": [_as_ai(await model.ainvoke(prompt(state), config))]}
+        return await adrive(answering(state), lambda messages: model.ainvoke(messages, config))
 
     return node(answer, aanswer, name)
 

@@ -16,8 +16,9 @@ The supervisor fills in a ``Route`` decision (``with_structured_output``, see
 :func:`route_schema`): ``answered`` (is the request answered yet?), ``next``, a ``Literal`` of
 the worker names plus ``"FINISH"`` built when the graph is built, and ``instruction``; routing
 never parses free text. Each worker is a ReAct subgraph with its own system prompt and tool
-subset; it gets the user's request and the supervisor's instruction, and its reply is recorded
-as an :class:`Assignment`; each routing decision is reported as a ``Handoff`` progress. ``finish``
+subset; it gets the user's request and the supervisor's instruction, calls one of its tools
+first (the supervisor chose it for them: a 0.5B worker that skipped them made its answer up),
+and its reply is recorded as an :class:`Assignment`; each routing decision is reported as a ``Handoff`` progress. ``finish``
 answers the user from the assignments and appends the answer to ``messages``.
 
 Guards, each recorded in ``guard`` so the stream shows why the run stopped:
@@ -28,7 +29,9 @@ Guards, each recorded in ``guard`` so the stream shows why the run stopped:
 - a decision that does not parse after ``parse_retries`` re-asks finishes the run.
 
 When a worker's reply repeats one of its earlier replies, the supervisor's prompt says so
-(:data:`STALLED_NOTE`), which helps small models see that the work is done.
+(:data:`STALLED_NOTE`), which helps small models see that the work is done. An instruction that
+copies the worker's description out (a 0.5B supervisor's habit, measured) is replaced by the
+user's request, which names the actual task.
 
 Example:
     >>> from mcploom.graphs.supervisor import Worker, build_supervisor_graph
@@ -55,6 +58,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, create_model
 
+from mcploom.graphs._answer_check import copies
 from mcploom.graphs._loop import build_react_loop
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import (
@@ -290,6 +294,7 @@ def build_supervisor_graph(
     names = [w.name for w in workers]
     router = StructuredCaller(model, route_schema(names), parse_retries)
     roster = "\n".join(f"- {w.name}: {w.description}" for w in workers)
+    descriptions = {w.name: w.description for w in workers}
     supervisor_prompt = with_instructions(SUPERVISOR_PROMPT.format(workers=roster), system_prompt)
 
     # --- supervisor ---------------------------------------------------------------------------
@@ -312,8 +317,11 @@ def build_supervisor_graph(
                 return {**update, "next": FINISH, "instruction": "", "guard": "unparsable decision"}
             if decision.answered and handoffs:
                 return {**update, "next": FINISH, "instruction": "", "guard": None}
-            if decision.next == FINISH or (decision.next, _same_task(decision.instruction)) not in done:
-                return {**update, "next": decision.next, "instruction": decision.instruction, "guard": None}
+            instruction = decision.instruction
+            if copies(instruction, descriptions.get(decision.next, "")):
+                instruction = request_text(state["messages"])
+            if decision.next == FINISH or (decision.next, _same_task(instruction)) not in done:
+                return {**update, "next": decision.next, "instruction": instruction, "guard": None}
             if attempt == 0:
                 decision = yield [*messages, HumanMessage(REPEAT_NOTE.format(worker=decision.next))]
         return {**update, "next": FINISH, "instruction": "", "guard": f"repeated handoff to {decision.next}"}
@@ -342,6 +350,7 @@ def build_supervisor_graph(
             max_iterations=max_iterations,
             approval=approval,
             name=worker.name,
+            act_first=True,
         )
 
         def task(state: SupervisorState) -> str:

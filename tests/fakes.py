@@ -22,17 +22,20 @@ class ScriptedChatModel(GenericFakeChatModel):
 
     seen: list[list[BaseMessage]] = Field(default_factory=list)
     bound_tools: list[list[str]] = Field(default_factory=list)
+    tool_choices: list[str | None] = Field(default_factory=list)
+    """The ``tool_choice`` each model call was made with (``None``: not set)."""
 
     @classmethod
     def script(cls, replies: Iterable[AIMessage | str]) -> ScriptedChatModel:
         return cls(messages=iter([AIMessage(r) if isinstance(r, str) else r for r in replies]))
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         self.bound_tools.append([getattr(t, "name", getattr(t, "__name__", str(t))) for t in tools])
-        return self
+        return self.bind(tool_choice=kwargs["tool_choice"]) if "tool_choice" in kwargs else self
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         self.seen.append(list(messages))
+        self.tool_choices.append(kwargs.get("tool_choice"))
         return super()._generate(messages, *args, **kwargs)
 
     def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:

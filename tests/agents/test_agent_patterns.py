@@ -114,6 +114,21 @@ def test_supervisor_default_team_is_one_worker_per_server():
         assert agent.run("hi").answer == "Nothing to do."
 
 
+def test_supervisor_server_instructions_go_to_the_workers_that_use_the_servers():
+    """A 0.5B supervisor shown a server's instructions handed them out as the worker's task."""
+    model = scripted(
+        structured("Route", answered=False, next="utility", instruction="Add 2 and 3."),
+        "5",
+        structured("Route", answered=True, next="FINISH", instruction=""),
+        "5",
+    )
+    with Agent(model=model, servers=UTILITY, tools=[add], pattern="supervisor", checkpointer="memory") as agent:
+        agent.run("2+3?")
+    note = "- utility: Exact arithmetic and the current time."
+    supervisor, worker = model.seen[0][0].content, model.seen[1][0].content
+    assert note not in supervisor and worker.startswith("You are the utility worker.") and note in worker
+
+
 def test_react_with_samples_runs_self_consistency():
     model = scripted("42", "41", "42")
     with Agent(model=model, checkpointer="memory", options={"samples": 3}) as agent:

@@ -4,8 +4,6 @@ and its result after the question; any other question reaches it as it was asked
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 

@@ -90,7 +90,9 @@ def test_an_anthropic_key_stays_out_of_logs_traces_threads_and_cli_output(
     with ScriptedServer(*script) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         error = run_and_fail("anthropic:claude-test", tmp_path)
-        cli = CliRunner().invoke(app, ["run", "--model", "anthropic:claude-test", "--mcp-config", str(no_servers), "--trace", "hi"])
+        cli = CliRunner().invoke(
+            app, ["run", "--model", "anthropic:claude-test", "--mcp-config", str(no_servers), "--trace", "hi"]
+        )
     assert planted in server.requests[0].headers["authorization"]
     assert cli.exit_code != 0 and "401" in cli.output
     assert planted not in everything_written(tmp_path, caplog, error, cli.output)

@@ -108,7 +108,16 @@ def test_routes_to_workers_collects_results_and_finishes():
 def test_each_worker_gets_only_its_own_tools():
     model = ScriptedChatModel.script([])
     build_supervisor_graph(model=model, workers=TEAM)
-    assert model.bound_tools == [["Route"], ["search"], ["multiply"]]
+    assert model.bound_tools == [["Route"], ["search"], ["search"], ["multiply"], ["multiply"]]
+
+
+def test_a_worker_calls_a_tool_before_it_replies():
+    """A 0.5B worker that skipped its tools made its answer up; the supervisor chose it for them."""
+    model = ScriptedChatModel.script(
+        [route("analyst", "2*2"), tool_call("multiply", a=2, b=2), "4", route(FINISH), "4"]
+    )
+    run(build_supervisor_graph(model=model, workers=TEAM), "2*2?")
+    assert model.tool_choices[1:3] == ["any", None]  # the worker's first call must use a tool; its next may answer
 
 
 def test_immediate_finish_answers_without_workers():
@@ -132,6 +141,22 @@ def test_empty_instruction_hands_over_the_request_itself():
     model = ScriptedChatModel.script([route("analyst"), "4", route(FINISH), "4"])
     run(build_supervisor_graph(model=model, workers=TEAM), "2*2?")
     assert "Your task: 2*2?" in model.seen[1][-1].content
+
+
+def test_an_instruction_copied_from_the_workers_description_becomes_the_request():
+    reader = Worker("reader", "Reads text files, such as notes.txt, and reports what they say.", "You read.", [search])
+    copied = "Reads text files, such as notes.txt, and reports what they say."
+    model = ScriptedChatModel.script([route("reader", copied), "widgets: 120", route(FINISH), "120"])
+    result = run(build_supervisor_graph(model=model, workers=[reader]), "How many widgets are in notes.txt?")
+    assert result["handoffs"][0]["instruction"] == "How many widgets are in notes.txt?"
+    assert "Your task: How many widgets are in notes.txt?" in model.seen[1][-1].content
+
+
+def test_a_final_answer_that_repeats_the_question_is_sent_back_once():
+    model = ScriptedChatModel.script([route("analyst", "2*2"), "4", route(FINISH), "What is 2*2?", "2*2 is 4."])
+    result = run(build_supervisor_graph(model=model, workers=TEAM), "What is 2*2?")
+    assert result["messages"][-1].content == "2*2 is 4."
+    assert "repeats the question" in model.seen[-1][-1].content
 
 
 def test_repeated_handoff_is_refused_once_and_the_supervisor_goes_elsewhere():
