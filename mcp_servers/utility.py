@@ -6,12 +6,15 @@ Run it with ``python -m mcploom.mcp_servers.utility`` (stdio) or ``--http --port
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
+import re
+import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -129,25 +132,128 @@ class TimeAnswer(BaseModel):
     """A moment in one time zone."""
 
     timezone: str = Field(description="IANA time zone name.")
-    iso: str = Field(description="ISO 8601 date and time with UTC offset.")
+    date: str = Field(description="The date, YYYY-MM-DD.")
+    time: str = Field(description="The time of day, HH:MM (24-hour clock).")
     weekday: str = Field(description="Day of the week.")
+    iso: str = Field(description="ISO 8601 date and time with UTC offset.")
+
+
+MAX_TIME_TEXT_CHARS = 64
+"""The longest time-zone name or date-and-time text read; the longest IANA name is 32 characters."""
+
+# Abbreviations people write for zones; each names the zone it means in everyday use (so "EST" in
+# July is New York time, not tzdata's fixed-offset legacy "EST").
+_ABBREVIATIONS = {
+    abbreviation: zone
+    for zone, abbreviations in {
+        "UTC": "utc gmt z zulu",
+        "America/New_York": "et est edt eastern",
+        "America/Chicago": "ct cst cdt central",
+        "America/Denver": "mt mst mdt mountain",
+        "America/Los_Angeles": "pt pst pdt pacific",
+        "Europe/London": "bst",
+        "Europe/Paris": "cet cest",
+        "Europe/Athens": "eet eest",
+        "Asia/Kolkata": "ist",
+        "Asia/Tokyo": "jst",
+        "Asia/Seoul": "kst",
+        "Asia/Hong_Kong": "hkt",
+        "Asia/Singapore": "sgt",
+        "Australia/Sydney": "aest aedt",
+        "Pacific/Auckland": "nzst nzdt",
+    }.items()
+    for abbreviation in abbreviations.split()
+}
+_IANA_LIKE = re.compile(r"[a-z_]+(?:/[a-z_]+)+")
+_ZONE_WORDS = re.compile(r"\s+(?:standard\s+|daylight\s+)?(?:time(?:\s*zone)?|timezone|tz)$", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    """``text`` folded for matching: no accents, no case, spaces and hyphens as underscores."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s\-]+", "_", plain.strip().casefold())
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every zone by its folded full name and, for region zones, by its city ("tokyo",
+    "sao_paulo"); where cities repeat, the zone with the shortest name wins."""
+    names: dict[str, str] = {}
+    for zone in sorted(available_timezones(), key=lambda zone: (zone.count("/"), zone)):
+        names.setdefault(_key(zone), zone)
+        if "/" in zone and not zone.startswith("Etc/"):
+            names.setdefault(_key(zone.rsplit("/", 1)[1]), zone)
+    return names
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    """The zone ``name`` means: an IANA name in any case, a city of one ("Tokyo", "São Paulo",
+    "New York time"), a common abbreviation ("PST", "CET"), or a text holding an IANA name
+    ("India (Asia/Kolkata)")."""
+    if len(name) > MAX_TIME_TEXT_CHARS:
+        raise ToolError(f"A time zone name of {len(name)} characters is not one; use an IANA name like 'Europe/Paris'.")
+    key = _key(_ZONE_WORDS.sub("", name.strip()))
+    names = _zone_names()
+    found = _ABBREVIATIONS.get(key) or names.get(key)
+    found = found or next((names[part] for part in _IANA_LIKE.findall(key) if part in names), None)
+    if found is None:
         raise ToolError(
-            f"Unknown time zone {name!r}. Use an IANA name such as 'UTC', 'Europe/Paris' or 'America/New_York'."
+            f"Unknown time zone {name!r}. Use an IANA name such as 'UTC', 'Europe/Paris' or 'America/New_York', "
+            "or a city that has one (e.g. 'Tokyo')."
+        )
+    return ZoneInfo(found)
+
+
+_CLOCK_TIME = re.compile(
+    r"(?:(?P<date>\d{4}-\d{2}-\d{2})[T\s]+)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?(?::(?P<second>\d{2}))?"
+    r"(?:\s*(?P<half>[ap])\.?m\.?)?",
+    re.IGNORECASE,
+)
+
+
+def _moment(text: str, zone: ZoneInfo) -> datetime:
+    """The moment ``text`` names on the clocks of ``zone``: ISO 8601, a date alone (midnight), or a
+    clock time ("9:30", "6 pm") on a date or on today's date in ``zone``. An offset written in it is
+    dropped: the zone is named separately, and small models append a stray ``Z`` (Qwen2.5 0.5B
+    wrote ``07:15Z`` for 07:15 in Paris)."""
+    text = text.strip()[:MAX_TIME_TEXT_CHARS]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = _clock_time(text, zone)
+    return moment.replace(tzinfo=zone)
+
+
+def _clock_time(text: str, zone: ZoneInfo) -> datetime:
+    match = _CLOCK_TIME.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        day = date.fromisoformat(match["date"]) if match["date"] else datetime.now(zone).date()
+        hour = int(match["hour"])
+        if match["half"]:
+            if not 1 <= hour <= 12:
+                raise ValueError(text)
+            hour = hour % 12 + (12 if match["half"].lower() == "p" else 0)
+        return datetime(day.year, day.month, day.day, hour, int(match["minute"] or 0), int(match["second"] or 0))
+    except ValueError:
+        raise ToolError(
+            f"Cannot read {text!r} as a date and time; write it like '2026-03-01T09:30' (or '09:30' for today)."
         ) from None
 
 
-def _answer(moment: datetime, zone: str) -> TimeAnswer:
-    return TimeAnswer(timezone=zone, iso=moment.isoformat(timespec="seconds"), weekday=moment.strftime("%A"))
+def _answer(moment: datetime, zone: ZoneInfo) -> TimeAnswer:
+    return TimeAnswer(
+        timezone=zone.key,
+        date=moment.strftime("%Y-%m-%d"),
+        time=moment.strftime("%H:%M"),
+        weekday=moment.strftime("%A"),
+        iso=moment.isoformat(timespec="seconds"),
+    )
 
 
 def create_server() -> MCPServer:
-    """Build the utility server with its ``calculate``, ``now`` and ``convert_time`` tools."""
+    """Build the utility server with its ``calculate`` and ``convert_time`` tools."""
     server = McploomServer("mcploom-utility", instructions="Exact arithmetic and the current time.")
 
     @server.tool(annotations=READ_ONLY)
@@ -166,27 +272,27 @@ def create_server() -> MCPServer:
         except ValueError as exc:
             raise ToolError(str(exc)) from None
 
+    # One clock tool, not a "now" beside it: given both, Qwen2.5 0.5B called now for every conversion
+    # question ("what time is it in Tokyo when ...") and answered with the current time.
     @server.tool(annotations=READ_ONLY.model_copy(update={"idempotent_hint": False}))
-    def now(
-        timezone: Annotated[str, Field(description="IANA time zone name (Area/City, or UTC).")] = "UTC",
-    ) -> TimeAnswer:
-        """Get the current date and time in a time zone."""
-        return _answer(datetime.now(_zone(timezone)), timezone)
-
-    @server.tool(annotations=READ_ONLY)
     def convert_time(
-        time: Annotated[str, Field(description="The date and time to convert, as YYYY-MM-DDTHH:MM (ISO 8601).")],
-        from_timezone: Annotated[str, Field(description="Zone the time is in (IANA name).")],
-        to_timezone: Annotated[str, Field(description="Zone to convert to (IANA name).")],
+        time: Annotated[
+            str,
+            Field(
+                description="The date and time in from_timezone as YYYY-MM-DDTHH:MM (ISO 8601), "
+                "a date alone for its weekday, or 'now' for the current time."
+            ),
+        ],
+        from_timezone: Annotated[str, Field(description="Zone the time is in: IANA name or city.")],
+        to_timezone: Annotated[
+            str, Field(description="Zone to give the time in: IANA name or city (the same zone to stay in it).")
+        ],
     ) -> TimeAnswer:
-        """Convert a date and time from one time zone to another."""
-        try:
-            moment = datetime.fromisoformat(time)
-        except ValueError:
-            raise ToolError(f"Cannot read {time!r} as ISO 8601; write it like '2026-03-01T09:30'.") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_zone(from_timezone))
-        return _answer(moment.astimezone(_zone(to_timezone)), to_timezone)
+        """Convert a date and time from one time zone to another, or get the current time in a zone ('now'); gives
+        the date, time and weekday."""
+        source, target = _zone(from_timezone), _zone(to_timezone)
+        moment = datetime.now(source) if time.strip().lower() == "now" else _moment(time, source)
+        return _answer(moment.astimezone(target), target)
 
     return server
 

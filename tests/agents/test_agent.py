@@ -36,7 +36,7 @@ async def test_arun_calls_the_mcp_tool_and_answers():
     assert "7006652" in observation.content
     assert observation.artifact == {"expression": "1234 * 5678", "result": 7006652}
     assert result.usage == {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}
-    assert {"calculate", "now", "convert_time"} <= set(model.bound_tools[0])
+    assert {"calculate", "convert_time"} <= set(model.bound_tools[0])
 
 
 async def test_mcp_tool_error_reaches_the_model_as_an_observation():

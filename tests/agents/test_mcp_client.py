@@ -130,7 +130,6 @@ def http_url() -> Iterator[str]:
 async def test_tools_keep_mcp_names_schemas_and_annotations(toolkit: MCPToolkit) -> None:
     assert [t.name for t in toolkit.tools if t.metadata["mcp_server"] == "utility"] == [
         "calculate",
-        "now",
         "convert_time",
     ]
     calculate = tool(toolkit, "calculate")
@@ -146,7 +145,7 @@ async def test_tools_keep_mcp_names_schemas_and_annotations(toolkit: MCPToolkit)
         "idempotentHint": True,
         "openWorldHint": False,
     }
-    assert tool(toolkit, "now").metadata["idempotentHint"] is False
+    assert tool(toolkit, "convert_time").metadata["idempotentHint"] is False  # "now" changes
 
 
 async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -> None:
@@ -154,7 +153,7 @@ async def test_server_info_reports_instructions_and_tools(toolkit: MCPToolkit) -
     assert info.transport == "stdio"
     assert info.server_name == "mcploom-utility"
     assert info.instructions == "Exact arithmetic and the current time."
-    assert info.tool_names == ("calculate", "now", "convert_time")
+    assert info.tool_names == ("calculate", "convert_time")
     assert info.target.endswith("-m mcploom.mcp_servers.utility")
     assert toolkit.servers["flaky"].tool_names == ("echo", "text_upper", "pid", "hang", "flood", "huge", "crash")
 
@@ -268,8 +267,8 @@ async def test_two_servers_with_the_same_tools_get_prefixed_names(
         )
         names = [t.name for t in toolkit.tools]
         assert names == [
-            "local__calculate", "local__now", "local__convert_time",
-            "remote__calculate", "remote__now", "remote__convert_time",
+            "local__calculate", "local__convert_time",
+            "remote__calculate", "remote__convert_time",
         ]  # fmt: skip
         assert tool(toolkit, "remote__calculate").metadata["mcp_server"] == "remote"
         assert tool(toolkit, "remote__calculate").metadata["mcp_tool"] == "calculate"
@@ -280,13 +279,12 @@ async def test_two_servers_with_the_same_tools_get_prefixed_names(
         assert '"result": 9' in local and '"result": 16' in remote
         assert toolkit.servers["remote"].tool_names == (
             "remote__calculate",
-            "remote__now",
             "remote__convert_time",
         )
 
 
 async def test_names_without_collisions_are_not_prefixed(toolkit: MCPToolkit) -> None:
-    names = ["calculate", "now", "convert_time", "echo", "text_upper", "pid", "hang", "flood", "huge", "crash"]
+    names = ["calculate", "convert_time", "echo", "text_upper", "pid", "hang", "flood", "huge", "crash"]
     assert [t.name for t in toolkit.tools] == names
 
 

@@ -22,7 +22,7 @@ async def test_mcp_client_session_through_run_stdio() -> None:
     async with Client(params, read_timeout_seconds=30) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("calculate", {"expression": "6 * 7"})
-    assert tools == {"calculate", "now", "convert_time"}
+    assert tools == {"calculate", "convert_time"}
     assert result.structured_content["result"] == 42
 
 
