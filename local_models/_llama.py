@@ -88,8 +88,10 @@ def _load(model_path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int)
         raise ModelLoadError(
             "Local models need llama-cpp-python: pip install 'mcploom[local]' (or llama-cpp-python)."
         ) from None
+    from mcploom.local_models._grammar_last import grammar_last_llama
+
     try:
-        llama = Llama(
+        llama = grammar_last_llama(Llama)(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count() or 1,
