@@ -62,6 +62,7 @@ from langgraph.types import Command, Send, interrupt
 
 from mcploom.graphs._answer_check import answer_problem, sent_back
 from mcploom.graphs._nodes import as_router, node
+from mcploom.graphs._shared import Exchange, adrive, drive
 from mcploom.graphs.types import ApprovalInterrupt, CallDecision
 
 __all__ = [
@@ -193,19 +194,19 @@ def build_react_loop(
             return model, [*prefix, *state["messages"], SystemMessage(LIMIT_NOTE)], {"iterations": used + 1}
         return first if used == 0 else with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
 
+    def answered(state: ReActState, messages: list[AnyMessage], update: dict[str, Any]) -> Exchange:
+        reply = yield messages
+        if problem := answer_problem(reply, state["messages"], descriptions):
+            reply = yield sent_back(messages, reply, problem)
+        return {**update, "messages": with_unreadable_calls_answered(reply)}
+
     def agent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        reply = runnable.invoke(messages)
-        if problem := answer_problem(reply, state["messages"], descriptions):
-            reply = runnable.invoke(sent_back(messages, reply, problem))
-        return {**update, "messages": with_unreadable_calls_answered(reply)}
+        return drive(answered(state, messages, update), runnable.invoke)
 
     async def aagent(state: ReActState) -> dict[str, Any]:
         runnable, messages, update = prepare(state)
-        reply = await runnable.ainvoke(messages)
-        if problem := answer_problem(reply, state["messages"], descriptions):
-            reply = await runnable.ainvoke(sent_back(messages, reply, problem))
-        return {**update, "messages": with_unreadable_calls_answered(reply)}
+        return await adrive(answered(state, messages, update), runnable.ainvoke)
 
     graph = StateGraph(ReActState)
     graph.add_node("agent", node(agent, aagent, "agent"))
