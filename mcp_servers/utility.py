@@ -6,15 +6,13 @@ Run it with ``python -m mcploom.mcp_servers.utility`` (stdio) or ``--http --port
 from __future__ import annotations
 
 import ast
-import functools
 import math
 import operator
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,6 +21,7 @@ from pydantic import BaseModel, Field
 from mcploom.mcp_servers._annotations import READ_ONLY
 from mcploom.mcp_servers._serve import ServerCommand
 from mcploom.mcp_servers._server import McploomServer
+from mcploom.mcp_servers._zones import MAX_TEXT_CHARS, resolve_zone
 
 __all__ = ["create_server", "evaluate", "main"]
 
@@ -138,72 +137,6 @@ class TimeAnswer(BaseModel):
     iso: str = Field(description="ISO 8601 date and time with UTC offset.")
 
 
-MAX_TIME_TEXT_CHARS = 64
-"""The longest time-zone name or date-and-time text read; the longest IANA name is 32 characters."""
-
-# Abbreviations people write for zones; each names the zone it means in everyday use (so "EST" in
-# July is New York time, not tzdata's fixed-offset legacy "EST").
-_ABBREVIATIONS = {
-    abbreviation: zone
-    for zone, abbreviations in {
-        "UTC": "utc gmt z zulu",
-        "America/New_York": "et est edt eastern",
-        "America/Chicago": "ct cst cdt central",
-        "America/Denver": "mt mst mdt mountain",
-        "America/Los_Angeles": "pt pst pdt pacific",
-        "Europe/London": "bst",
-        "Europe/Paris": "cet cest",
-        "Europe/Athens": "eet eest",
-        "Asia/Kolkata": "ist",
-        "Asia/Tokyo": "jst",
-        "Asia/Seoul": "kst",
-        "Asia/Hong_Kong": "hkt",
-        "Asia/Singapore": "sgt",
-        "Australia/Sydney": "aest aedt",
-        "Pacific/Auckland": "nzst nzdt",
-    }.items()
-    for abbreviation in abbreviations.split()
-}
-_IANA_LIKE = re.compile(r"[a-z_]+(?:/[a-z_]+)+")
-_ZONE_WORDS = re.compile(r"\s+(?:standard\s+|daylight\s+)?(?:time(?:\s*zone)?|timezone|tz)$", re.IGNORECASE)
-
-
-def _key(text: str) -> str:
-    """``text`` folded for matching: no accents, no case, spaces and hyphens as underscores."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[\s\-]+", "_", plain.strip().casefold())
-
-
-@functools.cache
-def _zone_names() -> dict[str, str]:
-    """Every zone by its folded full name and, for region zones, by its city ("tokyo",
-    "sao_paulo"); where cities repeat, the zone with the shortest name wins."""
-    names: dict[str, str] = {}
-    for zone in sorted(available_timezones(), key=lambda zone: (zone.count("/"), zone)):
-        names.setdefault(_key(zone), zone)
-        if "/" in zone and not zone.startswith("Etc/"):
-            names.setdefault(_key(zone.rsplit("/", 1)[1]), zone)
-    return names
-
-
-def _zone(name: str) -> ZoneInfo:
-    """The zone ``name`` means: an IANA name in any case, a city of one ("Tokyo", "São Paulo",
-    "New York time"), a common abbreviation ("PST", "CET"), or a text holding an IANA name
-    ("India (Asia/Kolkata)")."""
-    if len(name) > MAX_TIME_TEXT_CHARS:
-        raise ToolError(f"A time zone name of {len(name)} characters is not one; use an IANA name like 'Europe/Paris'.")
-    key = _key(_ZONE_WORDS.sub("", name.strip()))
-    names = _zone_names()
-    found = _ABBREVIATIONS.get(key) or names.get(key)
-    found = found or next((names[part] for part in _IANA_LIKE.findall(key) if part in names), None)
-    if found is None:
-        raise ToolError(
-            f"Unknown time zone {name!r}. Use an IANA name such as 'UTC', 'Europe/Paris' or 'America/New_York', "
-            "or a city that has one (e.g. 'Tokyo')."
-        )
-    return ZoneInfo(found)
-
-
 _CLOCK_TIME = re.compile(
     r"(?:(?P<date>\d{4}-\d{2}-\d{2})[T\s]+)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?(?::(?P<second>\d{2}))?"
     r"(?:\s*(?P<half>[ap])\.?m\.?)?",
@@ -216,7 +149,9 @@ def _moment(text: str, zone: ZoneInfo) -> datetime:
     clock time ("9:30", "6 pm") on a date or on today's date in ``zone``. An offset written in it is
     dropped: the zone is named separately, and small models append a stray ``Z`` (Qwen2.5 0.5B
     wrote ``07:15Z`` for 07:15 in Paris)."""
-    text = text.strip()[:MAX_TIME_TEXT_CHARS]
+    text = text.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ToolError(f"A date and time of {len(text)} characters is not one; write it like '2026-03-01T09:30'.")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -290,7 +225,10 @@ def create_server() -> MCPServer:
     ) -> TimeAnswer:
         """Convert a date and time from one time zone to another, or get the current time in a zone ('now'); gives
         the date, time and weekday."""
-        source, target = _zone(from_timezone), _zone(to_timezone)
+        try:
+            source, target = resolve_zone(from_timezone), resolve_zone(to_timezone)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         moment = datetime.now(source) if time.strip().lower() == "now" else _moment(time, source)
         return _answer(moment.astimezone(target), target)
 

@@ -30,6 +30,10 @@ async def convert(**arguments: Any) -> Any:
         ("Pacific Standard Time", "America/Los_Angeles"),
         ("India (Asia/Kolkata)", "Asia/Kolkata"),
         ("GMT", "UTC"),
+        ("India", "Asia/Kolkata"),
+        ("south korea", "Asia/Seoul"),
+        ("UK", "Europe/London"),
+        ("Germany", "Europe/Berlin"),  # Busingen keeps the same clock, so Germany has one time
     ],
 )
 async def test_a_zone_named_as_people_name_it_is_the_iana_zone(name: str, zone: str) -> None:
@@ -80,6 +84,11 @@ async def test_a_clock_time_without_a_date_is_today_in_its_zone() -> None:
         ({"time": "25:00"}, "Cannot read '25:00' as a date and time; write it like '2026-03-01T09:30'"),
         ({"time": "13 pm"}, "Cannot read '13 pm'"),
         ({"time": "2026-02-30"}, "Cannot read '2026-02-30'"),
+        (
+            {"time": "now", "to_timezone": "Spain"},
+            "Spain has 3 time zones; name a city or one of them, e.g. 'Europe/Madrid'",
+        ),
+        ({"time": "2026-03-10T09:00" + " and then some" * 10}, "A date and time of 156 characters is not one"),
     ],
 )
 async def test_a_zone_or_time_it_cannot_read_is_a_one_line_error_saying_how_to_write_it(
