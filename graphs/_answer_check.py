@@ -3,8 +3,10 @@
 Small models often end a run with a reply that is not an answer: empty, a template placeholder
 where the tool's value belongs (``"A 15% tip is ${result} euros."``), the tool's error message
 copied out, a tool's description copied out, the question said back, or a query or expression
-written out instead of run (all seen on Qwen2.5 0.5B and 1.5B). Such a reply is sent
-back once with a note that says what is wrong with it, and the model's second reply stands.
+written out instead of run, or, after tool calls, a number or name that no tool result and
+no message of the conversation holds (a count or a city made up after listing the tables).
+All were seen on Qwen2.5 0.5B and 1.5B. Such a reply is sent back once with a note that says
+what is wrong with it, and the model's second reply stands.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ ANSWER_NOTE = (
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|\{(?:result|answer|value|output|x)\}|<result>", re.IGNORECASE)
 _QUERY = re.compile(r"^\W*(?:SELECT|WITH)\b.*\bFROM\b", re.IGNORECASE | re.DOTALL)
 _EXPRESSION = re.compile(r"^[\s\d.,()]*\d[\s\d.,()]*(?:[-+*/^%][\s\d.,()]*\d[\s\d.,()]*)+$")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+_NAME = re.compile(r"(?<=[a-z,:;] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
 _RESULT_SHOWN = 300  # characters of the last tool result quoted back with a placeholder
 _SHARED = 30  # characters an answer may share with a tool error or description before it counts as copying it
 
@@ -58,6 +62,11 @@ def answer_problem(reply: AIMessage, messages: Sequence[AnyMessage], description
             "Your reply repeats a tool's error message. Fix the call (the right tool, valid arguments) "
             "or tell the user in your own words what could not be done."
         )
+    if unfounded := _unfounded(text, messages, turn):
+        return (
+            f"Your reply gives {unfounded!r}, which no tool result shows. Call the tool that finds it "
+            "(a query for data in tables)."
+        )
     return None
 
 
@@ -71,6 +80,30 @@ def _since_last_question(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]
         if isinstance(messages[index], HumanMessage):
             return messages[index + 1 :]
     return messages
+
+
+def _unfounded(text: str, messages: Sequence[AnyMessage], turn: Sequence[AnyMessage]) -> str | None:
+    """A number or mid-sentence name in ``text`` found in no message of the conversation, once this
+    turn has tool results to answer from (an answer without tools may know things: "Tokyo")."""
+    if not any(isinstance(m, ToolMessage) and m.status != "error" for m in turn):
+        return None
+    known = " ".join(m.text for m in messages)
+    values = [_value(number) for number in _NUMBER.findall(known)]
+    for number in _NUMBER.findall(text):
+        if not any(_rounds_to(value, number) for value in values):
+            return number
+    lowered = known.lower()
+    return next((name for name in _NAME.findall(text) if name.lower() not in lowered), None)
+
+
+def _value(number: str) -> float:
+    return float(number.replace(",", ""))
+
+
+def _rounds_to(value: float, written: str) -> bool:
+    """Whether ``value`` written to the decimals of ``written`` is ``written`` (42.0 is 42; 45.3456 is 45.35)."""
+    decimals = len(written.partition(".")[2])
+    return abs(value - _value(written)) <= 0.5 * 10**-decimals + 1e-9
 
 
 def _normal(text: str) -> str:

@@ -291,3 +291,29 @@ def test_a_reply_that_copies_a_tool_description_is_sent_back():
     result = run(build_react_graph(model=model, tools=[clock]), "What time is it in UTC?")
     assert "description" in model.seen[1][-1].content
     assert result["messages"][-1].content == "12:00"
+
+
+@pytest.mark.parametrize(
+    ("made_up", "shown"),
+    [("There are 15 products in that table.", "'15'"), ("The city with the most customers is: Tokyo", "'Tokyo'")],
+)
+def test_an_answer_with_a_value_no_tool_result_shows_is_sent_back(made_up, shown):
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), made_up, "It is 42."])
+    result = run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert result["messages"][-1].content == "It is 42."
+    assert f"gives {shown}, which no tool result shows" in model.seen[2][-1].content
+
+
+@pytest.mark.parametrize(
+    "answer", ["6 times 7 is 42.0, which Alice checked twice.", "It comes to about 42.", "6 times 7 is 42."]
+)
+def test_values_from_the_results_or_the_conversation_are_not_sent_back(answer):
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), answer])
+    run(build_react_graph(model=model, tools=[multiply]), "Alice asks: what is 6 times 7?")
+    assert len(model.seen) == 2
+
+
+def test_an_answer_without_tool_calls_may_name_what_the_model_knows():
+    model = ScriptedChatModel.script(["The capital of Japan is Tokyo, home to 14 million people."])
+    run(build_react_graph(model=model, tools=[multiply]), "What is the capital of Japan?")
+    assert len(model.seen) == 1
