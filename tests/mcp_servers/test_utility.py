@@ -120,3 +120,9 @@ async def test_now_is_the_current_time_in_the_target_zone() -> None:
 async def test_an_offset_in_the_time_gives_way_to_the_zone_named_for_it() -> None:
     result = await convert(time="2026-10-20T07:15Z", from_timezone="Europe/Paris", to_timezone="Europe/Paris")
     assert result.structured_content["time"] == "07:15"
+
+
+async def test_known_functions_and_constants_still_evaluate() -> None:
+    async with Client(create_server()) as client:
+        result = await client.call_tool("calculate", {"expression": "round(sqrt(2) * pi, 3)"})
+    assert result.structured_content["result"] == 4.443
