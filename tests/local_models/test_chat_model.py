@@ -13,13 +13,10 @@ pytestmark = pytest.mark.local_model
 
 
 @pytest.fixture(scope="module")
-def model():
-    local_models = pytest.importorskip("mcploom.local_models")
-    try:
-        path = local_models.resolve_model()
-    except local_models.ModelLoadError as exc:
-        pytest.skip(f"default local model not installed: {exc}")
-    return local_models.ChatLlamaCpp(model_path=str(path), max_tokens=96, seed=0)
+def model(default_model_path):
+    from mcploom.local_models import ChatLlamaCpp
+
+    return ChatLlamaCpp(model_path=default_model_path, max_tokens=96, seed=0)
 
 
 @pytest.mark.slow

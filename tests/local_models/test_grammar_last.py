@@ -15,13 +15,10 @@ pytestmark = pytest.mark.local_model
 
 
 @pytest.fixture(scope="module")
-def llama():
-    local_models = pytest.importorskip("mcploom.local_models")
-    try:
-        path = local_models.resolve_model()
-    except local_models.ModelLoadError as exc:
-        pytest.skip(f"default local model not installed: {exc}")
-    return local_models.ChatLlamaCpp(model_path=str(path))._loaded().llama
+def llama(default_model_path):
+    from mcploom.local_models import ChatLlamaCpp
+
+    return ChatLlamaCpp(model_path=default_model_path)._loaded().llama
 
 
 @contextmanager
