@@ -20,6 +20,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp starts its OpenMP threads
@@ -30,25 +31,16 @@ from benchmarks._common import hardware  # noqa: E402
 from benchmarks.agent_tasks import FAMILIES, build_shop, load_tasks, workspace  # noqa: E402
 from mcploom.agents.mcp_client import MCPToolkit  # noqa: E402
 from mcploom.local_models import ChatLlamaCpp, resolve_model  # noqa: E402
-
-
-def _use_stock_sampler(model: ChatLlamaCpp, stock: bool) -> None:
-    from llama_cpp import Llama
-
-    llama = model._loaded().llama
-    if stock:
-        llama._init_sampler = lambda *args, **kwargs: Llama._init_sampler(llama, *args, **kwargs)
-    else:
-        llama.__dict__.pop("_init_sampler", None)
+from mcploom.local_models._grammar_last import stock_sampler  # noqa: E402
 
 
 def _call(model: ChatLlamaCpp, tools: list, question: str, stock: bool) -> tuple[float, int, str]:
-    _use_stock_sampler(model, stock)
     bound = model.bind_tools(tools)
-    bound.invoke([HumanMessage(question)], max_tokens=1)  # the prompt into the cache, untimed
-    started = time.perf_counter()
-    reply = bound.invoke([HumanMessage(question)])
-    seconds = time.perf_counter() - started
+    with stock_sampler(model._loaded().llama) if stock else nullcontext():
+        bound.invoke([HumanMessage(question)], max_tokens=1)  # the prompt into the cache, untimed
+        started = time.perf_counter()
+        reply = bound.invoke([HumanMessage(question)])
+        seconds = time.perf_counter() - started
     tokens = reply.usage_metadata["output_tokens"]
     return tokens / seconds, tokens, f"{reply.content}{reply.tool_calls and reply.tool_calls[0]['args']}"
 
@@ -80,7 +72,6 @@ def main() -> None:
             speeds[stock].append(rate)
             print(f"{'stock' if stock else 'last '} {rate:5.1f} tok/s {tokens:3d} tokens {question[:60]!r}", flush=True)
         same += replies[True] == replies[False]
-    _use_stock_sampler(model, False)
     stock, last = statistics.median(speeds[True]), statistics.median(speeds[False])
     paired = statistics.median(b / a for a, b in zip(speeds[True], speeds[False], strict=True))
     print(f"\nHardware: {hardware()}; {len(tools)} tools, {len(questions)} questions\n")

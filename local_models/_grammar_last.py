@@ -12,11 +12,13 @@ when the grammar allows it); only the work differs.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GrammarLastSampler", "grammar_last_llama"]
+__all__ = ["GrammarLastSampler", "grammar_last_llama", "stock_sampler"]
 
 
 class GrammarLastSampler:
@@ -94,3 +96,14 @@ def grammar_last_llama(base: type) -> type:
             return chain if grammar is None else GrammarLastSampler(chain, self._model.vocab, grammar)
 
     return GrammarLastLlama
+
+
+@contextmanager
+def stock_sampler(llama: Any) -> Iterator[None]:
+    """Within the block, ``llama`` (a :func:`grammar_last_llama` instance) samples with
+    llama-cpp-python's own chain, the grammar tested on every token: the baseline to compare with."""
+    llama._init_sampler = super(type(llama), llama)._init_sampler  # the method of the Llama it extends
+    try:
+        yield
+    finally:
+        del llama._init_sampler

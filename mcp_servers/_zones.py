@@ -9,7 +9,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from zoneinfo import TZPATH, ZoneInfo, available_timezones
@@ -99,7 +99,7 @@ def _countries() -> dict[str, tuple[str, list[str]]]:
     return countries
 
 
-def _offset_now(zone: str) -> object:
+def _offset_now(zone: str) -> timedelta | None:
     return datetime.now(ZoneInfo(zone)).utcoffset()
 
 

@@ -4,12 +4,12 @@ own grammar sampler, and only what the grammar allows when the model would say s
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from benchmarks.tool_calling import TOOLS
+from mcploom.local_models._grammar_last import GrammarLastSampler, stock_sampler
 
 pytestmark = pytest.mark.local_model
 
@@ -19,18 +19,6 @@ def llama(default_model_path):
     from mcploom.local_models import ChatLlamaCpp
 
     return ChatLlamaCpp(model_path=default_model_path)._loaded().llama
-
-
-@contextmanager
-def stock_sampler(llama):
-    """llama-cpp-python's own sampler chain, with the grammar tested on every token."""
-    from llama_cpp import Llama
-
-    llama._init_sampler = lambda *args, **kwargs: Llama._init_sampler(llama, *args, **kwargs)
-    try:
-        yield
-    finally:
-        del llama._init_sampler
 
 
 def complete(llama, prompt: str, grammar, **sampling) -> str:
@@ -56,6 +44,8 @@ def test_greedy_tool_calls_match_the_stock_sampler_token_for_token(llama, questi
     ours = complete(llama, prompt, grammar)
     with stock_sampler(llama):
         stock = complete(llama, prompt, grammar)
+        assert not isinstance(llama._init_sampler(grammar=grammar), GrammarLastSampler)  # the stock chain
+    assert isinstance(llama._init_sampler(grammar=grammar), GrammarLastSampler)
     assert ours == stock
     assert protocol.parse(ours) is not None
 
