@@ -50,18 +50,21 @@ async def _tools(servers: dict) -> list:
         return toolkit.tools  # only their schemas are used, after the sessions close
 
 
+def suite_sample(per_family: int) -> tuple[list[str], list]:
+    """The first ``per_family`` questions of each agent-task family and the tools the agent sees."""
+    with tempfile.TemporaryDirectory() as folder:
+        build_shop(Path(folder) / "shop.db")
+        tasks = load_tasks(Path(folder) / "shop.db")
+    questions = [t.question for family in FAMILIES for t in [t for t in tasks if t.family == family][:per_family]]
+    with workspace() as (servers, _):
+        return questions, asyncio.run(_tools(servers))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-family", type=int, default=2, help="Questions per task family (default 2).")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        build_shop(Path(folder) / "shop.db")
-        tasks = load_tasks(Path(folder) / "shop.db")
-    questions = [
-        t.question for family in FAMILIES for t in [t for t in tasks if t.family == family][: options.per_family]
-    ]
-    with workspace() as (servers, _):
-        tools = asyncio.run(_tools(servers))
+    questions, tools = suite_sample(options.per_family)
     model = ChatLlamaCpp(model_path=str(resolve_model()))
     speeds: dict[bool, list[float]] = {True: [], False: []}
     same = 0

@@ -12,13 +12,35 @@ when the grammar allows it); only the work differs.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GrammarLastSampler", "grammar_last_llama", "stock_sampler"]
+__all__ = ["Candidates", "GrammarLastSampler", "grammar_last_llama", "stock_sampler"]
+
+
+class Candidates:
+    """The whole vocabulary as a ``llama_token_data_array``, allocated once per model (151k entries)."""
+
+    def __init__(self, n_vocab: int) -> None:
+        import llama_cpp
+
+        self.size = n_vocab
+        self._data = (llama_cpp.llama_token_data * n_vocab)()
+        self._view = np.ctypeslib.as_array(self._data).view(
+            np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+        )
+        self._ids = np.arange(n_vocab, dtype=np.int32)
+        self.array = llama_cpp.llama_token_data_array(self._data, n_vocab, -1, False)
+
+    def fill(self, logits: np.ndarray) -> None:
+        """Set every candidate to its token and logit; samplers such as top-k sort the array in place."""
+        self._view["id"] = self._ids
+        self._view["logit"] = logits
+        self._view["p"] = 0.0
+        self.array.size, self.array.selected, self.array.sorted = self.size, -1, False
 
 
 class GrammarLastSampler:
@@ -28,9 +50,10 @@ class GrammarLastSampler:
         chain: The sampler chain without the grammar (a ``LlamaSampler``), owned from here on.
         vocab: The model's ``llama_vocab`` pointer.
         grammar: The ``LlamaGrammar`` to obey.
+        candidates: The model's vocabulary buffer; one sampler uses it at a time (the model's lock).
     """
 
-    def __init__(self, chain: Any, vocab: Any, grammar: Any) -> None:
+    def __init__(self, chain: Any, vocab: Any, grammar: Any, candidates: Candidates) -> None:
         import llama_cpp
 
         self._lib = llama_cpp
@@ -40,21 +63,14 @@ class GrammarLastSampler:
         )
         if not self._grammar:
             raise ValueError("llama.cpp could not parse the tool-call grammar.")
-        n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
-        self._n_vocab = n_vocab
-        self._data = (llama_cpp.llama_token_data * n_vocab)()
-        self._view = np.ctypeslib.as_array(self._data).view(
-            np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-        )
-        self._ids = np.arange(n_vocab, dtype=np.int32)
-        self._all = llama_cpp.llama_token_data_array(self._data, n_vocab, -1, False)
+        self._candidates = candidates
         self._one_data = (llama_cpp.llama_token_data * 1)()
         self._one = llama_cpp.llama_token_data_array(self._one_data, 1, -1, False)
 
     def sample(self, ctx: Any, idx: int = -1) -> int:
         """Choose the next token from the logits at ``idx`` and record it in the chain and the grammar."""
         lib = self._lib
-        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n_vocab,))
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx.ctx, idx), shape=(self._candidates.size,))
         token = self._choose(logits)
         self._one_data[0].id, self._one_data[0].logit, self._one_data[0].p = token, 0.0, 0.0
         self._one.size, self._one.selected = 1, -1
@@ -66,16 +82,12 @@ class GrammarLastSampler:
         return token
 
     def _choose(self, logits: np.ndarray, constrained: bool = False) -> int:
-        lib = self._lib
-        # Samplers such as top-k sort the array in place, so every field is set afresh.
-        self._view["id"] = self._ids
-        self._view["logit"] = logits
-        self._view["p"] = 0.0
-        self._all.size, self._all.selected, self._all.sorted = self._n_vocab, -1, False
+        lib, candidates = self._lib, self._candidates
+        candidates.fill(logits)
         if constrained:
-            lib.llama_sampler_apply(self._grammar, ctypes.byref(self._all))
-        lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(self._all))
-        return int(self._all.data[self._all.selected].id)
+            lib.llama_sampler_apply(self._grammar, ctypes.byref(candidates.array))
+        lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates.array))
+        return int(candidates.array.data[candidates.array.selected].id)
 
     def close(self) -> None:
         if self._grammar:
@@ -91,9 +103,23 @@ def grammar_last_llama(base: type) -> type:
     """A subclass of ``llama_cpp.Llama`` whose grammar-bound generation uses :class:`GrammarLastSampler`."""
 
     class GrammarLastLlama(base):  # type: ignore[misc, valid-type]
+        penalty_history: Sequence[int] = ()
+        """Tokens the repeat penalties count as already written in this reply: the reply so far, when it
+        is decoded in several generations (``_decoding.py``)."""
+
+        _vocabulary: Candidates | None = None  # not _candidates: Llama has its own
+
         def _init_sampler(self, *args: Any, grammar: Any = None, **kwargs: Any) -> Any:
+            import llama_cpp
+
             chain = super()._init_sampler(*args, grammar=None, **kwargs)
-            return chain if grammar is None else GrammarLastSampler(chain, self._model.vocab, grammar)
+            for token in self.penalty_history[-self.last_n_tokens_size :]:
+                llama_cpp.llama_sampler_accept(chain.sampler, token)
+            if grammar is None:
+                return chain
+            if self._vocabulary is None:
+                self._vocabulary = Candidates(llama_cpp.llama_vocab_n_tokens(self._model.vocab))
+            return GrammarLastSampler(chain, self._model.vocab, grammar, self._vocabulary)
 
     return GrammarLastLlama
 

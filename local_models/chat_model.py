@@ -13,7 +13,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -33,6 +32,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from mcploom.local_models._decoding import Decoding
 from mcploom.local_models._llama import LoadedModel, load_llama
 from mcploom.local_models.tool_protocol import ToolChoice, ToolProtocol, render_tools_section
 
@@ -140,50 +140,40 @@ class ChatLlamaCpp(BaseChatModel):
         stop = [*(self.stop or []), *(stop or []), *([loaded.eos_token] if loaded.eos_token else [])]
         sampling = self._sampling(kwargs)
         answered = _answered_calls(messages)
-        only: str | None = None  # restrict the grammar to this one call (the answer) on a retry
+        only: str | None = None  # restrict the call to this one tool (the answer) on a retry
         with loaded.lock:
-            prompt_tokens = len(loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
             while True:
                 streamer = protocol.streamer() if protocol else None
-                pieces: list[str] = []
-                generated = 0
-                finish_reason = None
-                grammar = _grammar(protocol.grammar(only)) if protocol else None
-                for part in loaded.llama.create_completion(prompt, stream=True, grammar=grammar, stop=stop, **sampling):
-                    choice = part["choices"][0]
-                    piece, finish_reason = choice["text"], choice.get("finish_reason") or finish_reason
-                    pieces.append(piece)
-                    # One streamed piece per generated token, except the closing piece that carries the reason.
-                    generated += choice.get("finish_reason") is None
+                decoding = Decoding(loaded.llama, prompt, stop, sampling)
+                pieces = decoding.call(protocol, only, self.max_call_tokens) if protocol else decoding.text()
+                for piece in pieces:
                     delta = streamer.feed(piece) if streamer else piece
                     if delta:
                         chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
                         if run_manager:
                             run_manager.on_llm_new_token(delta, chunk=chunk)
                         yield chunk
-                    if streamer is not None and not streamer.answering and generated >= self.max_call_tokens:
-                        finish_reason = "call_length"
-                        break
-                text = "".join(pieces)
                 # Small models repeat a call that was already answered instead of answering from its
                 # result (measured: Qwen2.5-Coder-0.5B, every time). The repeat cannot add anything,
                 # so decode once more with only the answer allowed; the prompt and its cache stay.
-                if only is None and protocol and protocol.answer_name and _repeats(protocol, text, answered):
+                if only is None and protocol and protocol.answer_name and _repeats(protocol, decoding.output, answered):
                     only = protocol.answer_name
                     continue
                 break
         usage = UsageMetadata(
-            input_tokens=prompt_tokens, output_tokens=generated, total_tokens=prompt_tokens + generated
+            input_tokens=decoding.prompt_tokens,
+            output_tokens=decoding.generated,
+            total_tokens=decoding.prompt_tokens + decoding.generated,
         )
         yield ChatGenerationChunk(
             message=_final_chunk(
-                text,
+                decoding.output,
                 protocol,
                 streamer is not None and streamer.answering,
                 usage,
-                self.max_call_tokens if finish_reason == "call_length" else None,
+                self.max_call_tokens if decoding.finish_reason == "call_length" else None,
             ),
-            generation_info={"finish_reason": finish_reason},
+            generation_info={"finish_reason": decoding.finish_reason},
         )
 
     def _sampling(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -235,13 +225,6 @@ def _tagged(loaded: LoadedModel) -> bool:
 
 def _template_tools(protocol: ToolProtocol | None, loaded: LoadedModel) -> list[dict[str, Any]] | None:
     return list(protocol.tools) if protocol and loaded.renders_tools else None
-
-
-@lru_cache(maxsize=32)
-def _grammar(text: str) -> Any:
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def _final_chunk(

@@ -6,7 +6,10 @@ Qwen2.5-Coder-0.5B, the form that routes well is the model's own tool-call forma
 *answering* offered as one more function, listed first, and every reply forced by a grammar
 to be exactly one call: ``{"name": <one of the tools>, "arguments": <that tool's schema>}``.
 The grammar makes every produced call name a known tool with schema-valid arguments; the
-answer text is streamed out of the ``respond`` call as it is generated.
+answer text is streamed out of the ``respond`` call as it is generated. :meth:`ToolProtocol.grammar`
+is that whole language; ``ChatLlamaCpp`` decodes a call in parts (:attr:`ToolProtocol.head`,
+:meth:`ToolProtocol.name_value`, :meth:`ToolProtocol.after_name`) so that only the name and the
+argument values are generated (``_decoding.py``).
 
 Example:
     >>> protocol = ToolProtocol.build([{"type": "function", "function": {"name": "add",
@@ -22,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["AnswerStreamer", "Reply", "ToolChoice", "ToolProtocol", "render_tools_section"]
+__all__ = ["AnswerStreamer", "Reply", "ToolChoice", "ToolProtocol", "Value", "render_tools_section"]
 
 ToolChoice = Literal["auto", "any", "none"] | str
 """``auto``: call a tool or answer; ``any``: must call some tool; ``none``: answer in plain
@@ -39,6 +42,37 @@ class Reply:
     text: str | None
     tool_name: str | None
     arguments: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Value:
+    """A part of a call the model writes (the tool's name, or an argument's JSON value), between fixed text.
+
+    The part ends at the first ``end`` outside a string at the outermost level (``"`` after a name); the
+    grammar also lets the model go on into the fixed text that follows, since its tokens often span both
+    (``"}`` closes a value and the arguments)."""
+
+    grammar: str
+    end: str
+
+    def ends_at(self, text: str) -> int | None:
+        """The index just past this part's ``end`` in ``text`` (what was written of it so far), or ``None``."""
+        if self.end == '"':
+            index = text.find('"')
+            return None if index < 0 else index + 1
+        depth, in_string, escaped = 0, False, False
+        for index, char in enumerate(text):
+            if in_string:
+                escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth += 1
+            elif depth and char in "]}":
+                depth -= 1
+            elif not depth and char == self.end:
+                return index + 1
+        return None
 
 
 @dataclass(frozen=True)
@@ -120,6 +154,48 @@ class ToolProtocol:
             "root ::=", "call ::=", 1
         )
 
+    @property
+    def head(self) -> str:
+        """The fixed start of every reply, up to the tool's name."""
+        return (_OPEN if self.tagged else "") + '{"name": "'
+
+    def names(self, only: str | None = None) -> list[str]:
+        """The names a reply may call: every tool's, or just ``only``."""
+        return [t["function"]["name"] for t in self.tools if only is None or t["function"]["name"] == only]
+
+    def name_value(self, names: list[str], then: str) -> Value:
+        """The tool's name as a part the model writes, ``then`` being the fixed text after it."""
+        choices = " | ".join(f'"{_gbnf_escape(name)}"' for name in names)
+        return Value(f'root ::= ({choices}) "\\"" {_prefix_of(then)}', '"')
+
+    def after_name(self, name: str) -> list[str | Value]:
+        """The rest of a call of ``name`` after its name's closing quote: fixed text and the values the
+        model writes, alternating; the last item is the fixed text that closes the call."""
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+        tool = next(t for t in self.tools if t["function"]["name"] == name)
+        schema = _arguments_schema(tool["function"].get("parameters"))
+        properties = schema.get("properties") or {}
+        close = _CLOSE if self.tagged else ""
+        # An object whose keys are all required has them in a fixed order (llama.cpp's converter writes
+        # required keys first, in their order), so only the values are the model's to write.
+        if not (set(properties) <= set(schema.get("required") or ()) and not schema.get("additionalProperties")):
+            values, texts = [(schema, "}")], [', "arguments":', close]
+        elif not properties:
+            return [', "arguments": {}}' + close]
+        else:
+            shared = {key: schema[key] for key in ("$defs", "definitions") if key in schema}
+            keys = list(properties)
+            values = [({**properties[key], **shared}, "," if key != keys[-1] else "}") for key in keys]
+            texts = [f', "arguments": {{{json.dumps(keys[0])}:']
+            texts += [f" {json.dumps(key)}:" for key in keys[1:]] + ["}" + close]
+        parts: list[str | Value] = [texts[0]]
+        for (value, end), then in zip(values, texts[1:], strict=True):
+            rules = json_schema_to_gbnf(json.dumps(value)).replace("root ::=", "segment-value ::=", 1)
+            parts.append(Value(f'root ::= " "? segment-value "{_gbnf_escape(end)}" {_prefix_of(then)}\n{rules}', end))
+            parts.append(then)
+        return parts
+
     def parse(self, text: str) -> Reply:
         """Read one grammar-constrained reply.
 
@@ -170,6 +246,14 @@ def _without_large_bounds(schema: Any) -> Any:
         for key, value in schema.items()
         if not (key in _BOUNDS and isinstance(value, int) and value > GRAMMAR_MAX_REPEAT)
     }
+
+
+def _prefix_of(text: str) -> str:
+    """A GBNF expression matching any prefix of ``text``, the empty one included."""
+    expression = ""
+    for char in reversed(text):
+        expression = f'("{_gbnf_escape(char)}"{" " + expression if expression else ""})?'
+    return expression
 
 
 def _gbnf_escape(text: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from benchmarks.tool_calling import TOOLS
+from mcploom.local_models._decoding import grammar as parsed_grammar
 from mcploom.local_models._grammar_last import GrammarLastSampler, stock_sampler
 
 pytestmark = pytest.mark.local_model
@@ -35,12 +36,11 @@ def chat(question: str, system: str) -> str:
     "question", ["What is 17% of 2350?", "What's the weather in Lyon tomorrow?", "Hello! How are you today?"]
 )
 def test_greedy_tool_calls_match_the_stock_sampler_token_for_token(llama, question):
-    from mcploom.local_models.chat_model import _grammar
     from mcploom.local_models.tool_protocol import ToolProtocol
 
     protocol = ToolProtocol.build([convert_to_openai_tool(t) for t in TOOLS], "auto", tagged=True)
     prompt = chat(question, protocol.instructions())
-    grammar = _grammar(protocol.grammar(None))
+    grammar = parsed_grammar(protocol.grammar(None))
     ours = complete(llama, prompt, grammar)
     with stock_sampler(llama):
         stock = complete(llama, prompt, grammar)

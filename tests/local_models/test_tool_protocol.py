@@ -118,3 +118,65 @@ def test_streamer_yields_nothing_for_a_tool_call():
 def test_tools_section_for_templates_without_tool_support():
     section = render_tools_section((CALC,), tagged=True)
     assert '"name": "calculate"' in section and "<tool_call>" in section
+
+
+def _fill(parts, values) -> str:
+    """A call written from ``after_name``'s parts, each value part given as JSON text."""
+    values = iter(values)
+    return "".join(part if isinstance(part, str) else next(values) + part.end for part in parts)
+
+
+def test_a_call_with_required_keys_leaves_only_the_values_to_the_model():
+    protocol = ToolProtocol.build([CALC, WEATHER], "auto")
+    parts = protocol.after_name("get_weather")
+    assert [type(part).__name__ for part in parts] == ["str", "Value", "str", "Value", "str"]
+    assert parts[0] == ', "arguments": {"city":' and parts[2] == ' "unit":'
+    text = protocol.head + "get_weather" + '"' + _fill(parts, [' "Lyon"', ' "celsius"'])
+    assert text.endswith("}}\n</tool_call>")
+    assert protocol.parse(text).arguments == {"city": "Lyon", "unit": "celsius"}
+
+
+def test_optional_keys_leave_the_whole_arguments_object_to_the_model():
+    search = fn("search", query={"type": "string"}, k={"type": "integer"})
+    search["function"]["parameters"]["required"] = ["query"]
+    protocol = ToolProtocol.build([search], "auto")
+    parts = protocol.after_name("search")
+    assert len(parts) == 3 and parts[1].end == "}"
+    assert protocol.parse(protocol.head + 'search"' + _fill(parts, [' {"query": "x"}'])).arguments == {"query": "x"}
+
+
+def test_a_tool_without_parameters_is_written_whole():
+    protocol = ToolProtocol.build([fn("list_tables")], "auto")
+    assert protocol.after_name("list_tables") == [', "arguments": {}}\n</tool_call>']
+
+
+def test_definitions_go_with_each_value_that_may_refer_to_them():
+    unit = fn("set_unit", unit={"$ref": "#/$defs/Unit"})
+    unit["function"]["parameters"]["$defs"] = {"Unit": {"type": "string", "enum": ["c", "f"]}}
+    value = ToolProtocol.build([unit], "auto").after_name("set_unit")[1]
+    assert '"\\"c\\""' in value.grammar
+
+
+@pytest.mark.parametrize(
+    ("written", "end", "index"),
+    [
+        (' "a, b} \\" c",', ",", 14),  # separators and an escaped quote inside the string
+        (' {"x": [1, {"y": 2}]}}', "}", 22),  # the object's own braces are not its end
+        (" 42}", "}", 4),
+        (' "unfinished, still', ",", None),
+        ('calculate", "arg', '"', 10),  # a name ends at its quote; what follows is the fixed text
+    ],
+)
+def test_a_value_ends_at_its_end_character_outside_strings_and_brackets(written, end, index):
+    from mcploom.local_models.tool_protocol import Value
+
+    assert Value("", end).ends_at(written) == index
+
+
+def test_every_part_grammar_parses_in_llama_cpp():
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    protocol = ToolProtocol.build([CALC, WEATHER], "auto")
+    values = [protocol.name_value(protocol.names(), ', "arguments":')]
+    values += [part for name in protocol.names() for part in protocol.after_name(name) if not isinstance(part, str)]
+    for value in values:
+        llama_grammar.LlamaGrammar.from_string(value.grammar, verbose=False)
