@@ -39,7 +39,8 @@ def _reply(model: ChatLlamaCpp, prompt: str, protocol: ToolProtocol, parts: bool
     loaded.llama.create_completion(prompt, max_tokens=1, temperature=0.0)  # the prompt into the cache, untimed
     started = time.perf_counter()
     if parts:
-        decoding = Decoding(loaded.llama, prompt, stop, sampling)
+        tokens = loaded.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        decoding = Decoding(loaded.llama, tokens, stop, sampling)
         for _ in decoding.call(protocol, max_call_tokens=model.max_call_tokens):
             pass
         text, tokens = decoding.output, decoding.generated

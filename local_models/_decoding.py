@@ -26,20 +26,17 @@ class Decoding:
     """One reply to ``prompt``: :meth:`text` or :meth:`call` yields its text piece by piece.
 
     Afterwards :attr:`output` is the whole reply, :attr:`generated` the number of tokens generated
-    and :attr:`finish_reason` why it ended (``stop``, ``length`` or ``call_length``);
-    :attr:`prompt_tokens` is the prompt's length in tokens.
+    and :attr:`finish_reason` why it ended (``stop``, ``length`` or ``call_length``).
 
     Args:
         llama: The loaded ``Llama`` (a ``grammar_last_llama`` instance), used under its lock.
-        prompt: The rendered prompt, up to the start of the reply.
+        prompt: The rendered prompt's tokens, up to the start of the reply.
         stop: Stop strings.
         sampling: ``create_completion`` sampling arguments, ``max_tokens`` included.
     """
 
-    def __init__(self, llama: Any, prompt: str, stop: list[str], sampling: dict[str, Any]) -> None:
-        self._llama, self._stop = llama, stop
-        self._prompt = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        self.prompt_tokens = len(self._prompt)
+    def __init__(self, llama: Any, prompt: list[int], stop: list[str], sampling: dict[str, Any]) -> None:
+        self._llama, self._prompt, self._stop = llama, prompt, stop
         self._sampling = dict(sampling)
         self._max_tokens: int = self._sampling.pop("max_tokens")
         self.output = ""
@@ -59,13 +56,15 @@ class Decoding:
         names = protocol.names(only)
         start = len(self.output)
         if len(names) > 1:
-            # What follows the name's quote in every call; the grammar lets a token run into it.
-            yield from self._generate(protocol.name_value(names, ', "arguments":'), names=names)
+            yield from self._generate(protocol.name_value(names), names=names)
             if self.finish_reason is not None:
                 return
         written = self.output[start:]
-        name = written[:-1] if written.endswith('"') else next(n for n in names if n.startswith(written))
-        yield self._write(name[len(written) :] + '"' if not written.endswith('"') else "")
+        if written.endswith('"'):
+            name = written[:-1]
+        else:  # what was generated fits one name only (or nothing was: one name allowed)
+            name = next(n for n in names if n.startswith(written))
+            yield self._write(name[len(written) :] + '"')
         budget = None if name == protocol.answer_name else max_call_tokens
         for part in protocol.after_name(name):
             if isinstance(part, str):

@@ -142,9 +142,10 @@ class ChatLlamaCpp(BaseChatModel):
         answered = _answered_calls(messages)
         only: str | None = None  # restrict the call to this one tool (the answer) on a retry
         with loaded.lock:
+            prompt_tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             while True:
                 streamer = protocol.streamer() if protocol else None
-                decoding = Decoding(loaded.llama, prompt, stop, sampling)
+                decoding = Decoding(loaded.llama, prompt_tokens, stop, sampling)
                 pieces = decoding.call(protocol, only, self.max_call_tokens) if protocol else decoding.text()
                 for piece in pieces:
                     delta = streamer.feed(piece) if streamer else piece
@@ -161,9 +162,9 @@ class ChatLlamaCpp(BaseChatModel):
                     continue
                 break
         usage = UsageMetadata(
-            input_tokens=decoding.prompt_tokens,
+            input_tokens=len(prompt_tokens),
             output_tokens=decoding.generated,
-            total_tokens=decoding.prompt_tokens + decoding.generated,
+            total_tokens=len(prompt_tokens) + decoding.generated,
         )
         yield ChatGenerationChunk(
             message=_final_chunk(

@@ -33,6 +33,7 @@ text; any other value: must call the tool of that name."""
 
 _ANSWER_NAMES = ("respond", "respond_to_user", "final_answer")
 _OPEN, _CLOSE = "<tool_call>\n", "\n</tool_call>"
+_ARGUMENTS = ', "arguments":'  # what follows the name's closing quote in every call
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,11 @@ class ToolProtocol:
         """The names a reply may call: every tool's, or just ``only``."""
         return [t["function"]["name"] for t in self.tools if only is None or t["function"]["name"] == only]
 
-    def name_value(self, names: list[str], then: str) -> Value:
-        """The tool's name as a part the model writes, ``then`` being the fixed text after it."""
+    def name_value(self, names: list[str]) -> Value:
+        """The tool's name as a part the model writes, one of ``names``."""
         choices = " | ".join(f'"{_gbnf_escape(name)}"' for name in names)
-        return Value(f'root ::= ({choices}) "\\"" {_prefix_of(then)}', '"')
+        # The grammar lets a token run on into the text that follows the name in every call.
+        return Value(f'root ::= ({choices}) "\\"" {_prefix_of(_ARGUMENTS)}', '"')
 
     def after_name(self, name: str) -> list[str | Value]:
         """The rest of a call of ``name`` after its name's closing quote: fixed text and the values the
@@ -180,14 +182,14 @@ class ToolProtocol:
         # An object whose keys are all required has them in a fixed order (llama.cpp's converter writes
         # required keys first, in their order), so only the values are the model's to write.
         if not (set(properties) <= set(schema.get("required") or ()) and not schema.get("additionalProperties")):
-            values, texts = [(schema, "}")], [', "arguments":', close]
+            values, texts = [(schema, "}")], [_ARGUMENTS, close]
         elif not properties:
-            return [', "arguments": {}}' + close]
+            return [_ARGUMENTS + " {}}" + close]
         else:
             shared = {key: schema[key] for key in ("$defs", "definitions") if key in schema}
             keys = list(properties)
             values = [({**properties[key], **shared}, "," if key != keys[-1] else "}") for key in keys]
-            texts = [f', "arguments": {{{json.dumps(keys[0])}:']
+            texts = [f"{_ARGUMENTS} {{{json.dumps(keys[0])}:"]
             texts += [f" {json.dumps(key)}:" for key in keys[1:]] + ["}" + close]
         parts: list[str | Value] = [texts[0]]
         for (value, end), then in zip(values, texts[1:], strict=True):

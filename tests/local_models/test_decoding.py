@@ -28,7 +28,8 @@ def decode(model, question: str, **call) -> tuple[Decoding, ToolProtocol, list[s
     prompt = loaded.render(
         _to_chat_messages([HumanMessage(question)], protocol, loaded), _template_tools(protocol, loaded)
     )
-    decoding = Decoding(loaded.llama, prompt, [loaded.eos_token], model._sampling({}))
+    tokens = loaded.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+    decoding = Decoding(loaded.llama, tokens, [loaded.eos_token], model._sampling({}))
     with loaded.lock:
         pieces = list(decoding.call(protocol, **call))
     return decoding, protocol, pieces

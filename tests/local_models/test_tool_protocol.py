@@ -176,7 +176,7 @@ def test_a_value_ends_at_its_end_character_outside_strings_and_brackets(written,
 def test_every_part_grammar_parses_in_llama_cpp():
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
     protocol = ToolProtocol.build([CALC, WEATHER], "auto")
-    values = [protocol.name_value(protocol.names(), ', "arguments":')]
+    values = [protocol.name_value(protocol.names())]
     values += [part for name in protocol.names() for part in protocol.after_name(name) if not isinstance(part, str)]
     for value in values:
         llama_grammar.LlamaGrammar.from_string(value.grammar, verbose=False)
