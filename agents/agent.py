@@ -37,6 +37,7 @@ from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
 from mcploom.agents.retrieval import Prefetch
+from mcploom.agents.routing import QueryFirst
 from mcploom.agents.streaming import STREAM_MODES, RunEvents, pending_calls
 from mcploom.agents.tracing import open_sinks, trace_path
 from mcploom.agents.types import Approval, Decision
@@ -105,6 +106,7 @@ class Agent:
         model_options: Mapping[str, Any] | None = None,
         trace: bool | str | os.PathLike[str] = False,
         retrieve_first: bool = True,
+        query_first: bool = True,
     ) -> None:
         # The arguments, by name, as PARAMETERS declares them: each checked by the same rule a
         # config file's value is.
@@ -125,7 +127,9 @@ class Agent:
         self.max_iterations: int = settings["max_iterations"]
         self.trace = settings["trace"]
         self.retrieve_first: bool = settings["retrieve_first"]
+        self.query_first: bool = settings["query_first"]
         self._prefetch: Prefetch | None = None
+        self._route: QueryFirst | None = None
         self.answer_node = answer_node(self.pattern)
         self._checkpointer_spec = settings["checkpointer"]
         self.checkpointer: BaseCheckpointSaver | None = None
@@ -178,6 +182,7 @@ class Agent:
             self.checkpointer = checkpointer
             tools = self.tools
             self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
+            self._route = await QueryFirst.find(self._toolkit.servers, tools) if self.query_first else None
             self._graph = build_pattern_graph(
                 self.pattern,
                 model=self.model,
@@ -197,7 +202,7 @@ class Agent:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._graph = self.checkpointer = self._prefetch = None
+        self._graph = self.checkpointer = self._prefetch = self._route = None
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.__aexit__(*exc_info)
@@ -276,13 +281,17 @@ class Agent:
                 yield event
 
     async def _with_context(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A new question's input, with the on-topic passages of the retrieval-first search after it."""
-        if self._prefetch is None:
-            return request
+        """A new question's input: with the on-topic passages of the retrieval-first search after
+        it, or else, when it names a table of a bound sql server, that server's query as the tool
+        the first turn calls."""
         [question] = request["messages"]
-        context = await self._prefetch.messages(question.text)
-        # A fresh budget: the search is the framework's step, not one of the model's iterations.
-        return {"messages": [question, *context], "iterations": 0} if context else request
+        context = await self._prefetch.messages(question.text) if self._prefetch is not None else []
+        if context:
+            # A fresh budget: the search is the framework's step, not one of the model's iterations.
+            return {"messages": [question, *context], "iterations": 0, "first_tool": None}
+        # Always set, so a thread's next question does not inherit the last one's choice.
+        first_tool = self._route.tool_for(question.text) if self._route is not None else None
+        return {**request, "first_tool": first_tool}
 
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}

@@ -52,7 +52,7 @@ from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer,
 from mcploom.agents.errors import ServerStartError, ToolCallTimeout
 from mcploom.agents.types import Transport
 
-__all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo"]
+__all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo", "server_tools"]
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,20 @@ class ServerInfo:
     protocol_version: str
     instructions: str | None
     tool_names: tuple[str, ...]
+
+
+def server_tools(
+    servers: Mapping[str, ServerInfo], tools: Sequence[BaseTool], server_name: str, mcp_tool: str
+) -> list[BaseTool]:
+    """The tool ``mcp_tool`` of each connected server that reports itself as ``server_name``, in
+    configuration order (how the framework finds, say, the search of an mcploom rag server)."""
+    keys = [info.name for info in servers.values() if info.server_name == server_name]
+    by_key = {
+        (tool.metadata or {}).get("mcp_server"): tool
+        for tool in tools
+        if (tool.metadata or {}).get("mcp_tool") == mcp_tool
+    }
+    return [by_key[key] for key in keys if key in by_key]
 
 
 class MCPToolkit:

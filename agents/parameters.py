@@ -326,6 +326,13 @@ PARAMETERS: Mapping[str, Parameter] = {
             False,
             _flag,
         ),
+        Parameter(
+            "query_first",
+            "With an mcploom sql server bound, a question that names one of its tables has the model's first "
+            "turn call its query tool (default: true).",
+            False,
+            _flag,
+        ),
     )
 }
 """Every ``Agent`` setting, in the order of ``Agent``'s signature."""

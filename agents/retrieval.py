@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool, ToolException
 
-from mcploom.agents.mcp_client import ServerInfo
+from mcploom.agents.mcp_client import ServerInfo, server_tools
 
 __all__ = ["MIN_RELEVANCE", "RAG_SERVER", "Prefetch"]
 
@@ -60,14 +60,8 @@ class Prefetch:
     @classmethod
     def find(cls, servers: Mapping[str, ServerInfo], tools: Sequence[BaseTool]) -> Prefetch | None:
         """The prefetch over the first bound mcploom rag server, or ``None`` when there is none."""
-        for info in servers.values():
-            if info.server_name != RAG_SERVER:
-                continue
-            for tool in tools:
-                metadata = tool.metadata or {}
-                if metadata.get("mcp_server") == info.name and metadata.get("mcp_tool") == "search":
-                    return cls(tool)
-        return None
+        found = server_tools(servers, tools, RAG_SERVER, "search")
+        return cls(found[0]) if found else None
 
     async def messages(self, question: str) -> list[AnyMessage]:
         """The search's call and its on-topic passages as thread messages; none when nothing is on topic."""

@@ -40,7 +40,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -115,6 +115,9 @@ class ReActState(TypedDict):
     """The conversation: user turns, model turns, tool results."""
     iterations: int
     """Model calls made in this run so far."""
+    first_tool: NotRequired[str | None]
+    """A tool the run's first model call must call (``tool_choice``), set by the run's input when
+    the caller knows what the question needs (``mcploom.agents.routing``); ``None``: the model chooses."""
 
 
 def _last_turn(messages: Sequence[AnyMessage]) -> AIMessage | None:
@@ -184,6 +187,7 @@ def build_react_loop(
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}.")
     with_tools = model.bind_tools(list(tools)) if tools else model
     first = model.bind_tools(list(tools), tool_choice="any") if tools and act_first else with_tools
+    names = {t.name for t in tools}
     descriptions = [tool.description for tool in tools]
     prefix = [SystemMessage(system_prompt)] if system_prompt else []
 
@@ -192,7 +196,11 @@ def build_react_loop(
         used = 0 if isinstance(state["messages"][-1], HumanMessage) else state.get("iterations", 0)
         if used + 1 >= max_iterations and tools:
             return model, [*prefix, *state["messages"], SystemMessage(LIMIT_NOTE)], {"iterations": used + 1}
-        return first if used == 0 else with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
+        if used > 0:
+            return with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
+        chosen = state.get("first_tool")
+        runnable = model.bind_tools(list(tools), tool_choice=chosen) if chosen in names else first
+        return runnable, [*prefix, *state["messages"]], {"iterations": used + 1}
 
     def answered(state: ReActState, messages: list[AnyMessage], update: dict[str, Any]) -> Exchange:
         reply = yield messages

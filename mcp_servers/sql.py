@@ -378,7 +378,8 @@ def create_server(
         "mcploom-sql",
         instructions=(
             f"Read-only SQL over the SQLite database {Path(db_path).name}. Answer questions about its data "
-            f"with one SELECT through query. {tables}"
+            "with one SELECT through query, doing any arithmetic the question asks (sums, ratios, percentages, "
+            f"ROUND) in that SELECT. {tables}"
         ),
     )
 

@@ -57,6 +57,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "factorial": math.factorial,
 }
 _CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
+EXPRESSION_PATTERN = (
+    r"^([0-9.,+\-*/%()^×÷'` ]|" + "|".join(sorted([*_FUNCTIONS, *_CONSTANTS], key=len, reverse=True)) + ")+$"
+)
+"""What ``calculate`` accepts, as a JSON Schema ``pattern``: a grammar-constrained model cannot put
+a column name or an SQL aggregate in an expression (Qwen2.5 0.5B wrote ``COUNT(*)`` and
+``SUM(quantity)`` after a query instead of answering with its result: agent tasks, sql family)."""
 
 
 def evaluate(expression: str) -> int | float:
@@ -197,7 +203,8 @@ def create_server() -> MCPServer:
             str,
             Field(
                 description="Arithmetic expression: numbers, + - * / ** (power), "
-                "parentheses, sqrt(x), round(x, digits); p% of x is written (p / 100) * x."
+                "parentheses, sqrt(x), round(x, digits); p% of x is written (p / 100) * x.",
+                pattern=EXPRESSION_PATTERN,
             ),
         ],
     ) -> Calculation:

@@ -33,9 +33,13 @@ def test_auto_offers_the_answer_first_and_any_does_not():
     assert forced.instructions() == "Each reply is exactly one function call."
 
 
-def test_a_named_tool_choice_keeps_only_that_tool():
+def test_a_named_tool_choice_allows_only_that_tool_under_the_auto_prompt():
     protocol = ToolProtocol.build([CALC, WEATHER], "get_weather")
-    assert [t["function"]["name"] for t in protocol.tools] == ["get_weather"]
+    auto = ToolProtocol.build([CALC, WEATHER], "auto")
+    # The same prompt as auto, so a forced first turn and the free turns after it share its start.
+    assert protocol.tools == auto.tools and protocol.instructions() == auto.instructions()
+    assert protocol.names() == ["get_weather"] and protocol.names("respond") == ["respond"]
+    assert "get_weather" in protocol.grammar() and "calculate" not in protocol.grammar()
 
 
 def test_unknown_tool_choice_is_rejected_with_the_bound_names():
