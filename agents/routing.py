@@ -43,10 +43,10 @@ class QueryFirst:
     async def find(cls, servers: Mapping[str, ServerInfo], tools: Sequence[BaseTool]) -> QueryFirst | None:
         """The route over every bound mcploom sql server (asking each for its tables once), or
         ``None`` when there is none or none lists a table."""
+        listings = {_server(tool): tool for tool in server_tools(servers, tools, SQL_SERVER, "list_tables")}
         routes = []
         for query in server_tools(servers, tools, SQL_SERVER, "query"):
-            server = (query.metadata or {}).get("mcp_server")
-            [listing] = server_tools({server: servers[server]}, tools, SQL_SERVER, "list_tables") or [None]
+            listing = listings.get(_server(query))
             tables = await _tables(listing) if listing is not None else []
             if tables:
                 routes.append((query, tables))
@@ -56,6 +56,10 @@ class QueryFirst:
         """The name of the ``query`` tool whose database has a table ``question`` names, or ``None``."""
         words = {_singular(word) for word in _WORD.findall(question.lower())}
         return next((tool.name for tool, tables in self.routes if words & tables), None)
+
+
+def _server(tool: BaseTool) -> str | None:
+    return (tool.metadata or {}).get("mcp_server")
 
 
 async def _tables(listing: BaseTool) -> list[str]:
@@ -71,7 +75,8 @@ async def _tables(listing: BaseTool) -> list[str]:
 
 
 def _singular(word: str) -> str:
-    """``word`` without an English plural ending (``categories`` -> ``category``, ``boxes`` -> ``box``)."""
+    """``word`` without an English plural ending (``categories`` -> ``category``, ``boxes`` -> ``box``).
+    Not retrieval's stemmer, which also strips ``ed`` and ``ing``: "what I ordered" names no table."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     if word.endswith(("ses", "xes", "zes", "ches", "shes")):

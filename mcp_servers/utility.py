@@ -204,7 +204,9 @@ def create_server() -> MCPServer:
             Field(
                 description="Arithmetic expression: numbers, + - * / ** (power), "
                 "parentheses, sqrt(x), round(x, digits); p% of x is written (p / 100) * x.",
-                pattern=EXPRESSION_PATTERN,
+                # In the schema only, for grammars: the evaluator's own error says what is allowed in
+                # one line, where pydantic's would quote the whole pattern.
+                json_schema_extra={"pattern": EXPRESSION_PATTERN},
             ),
         ],
     ) -> Calculation:

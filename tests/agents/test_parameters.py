@@ -47,6 +47,7 @@ def test_the_command_line_offers_exactly_the_settings_that_declare_flags() -> No
         ("workers", {}, "the table is empty"),
         ("model", "gpt-5", "model spec 'gpt-5': no backend prefix."),
         ("retrieve_first", "yes", "expected true or false, got a string ('yes')."),
+        ("query_first", 1, "expected true or false, got an integer (1)."),
     ],
 )
 def test_a_bad_value_says_where_what_and_an_example(name: str, value: object, message: str) -> None:

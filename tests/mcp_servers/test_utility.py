@@ -3,6 +3,7 @@ times as people write them, and the weekday of a date."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,3 +127,15 @@ async def test_known_functions_and_constants_still_evaluate() -> None:
     async with Client(create_server()) as client:
         result = await client.call_tool("calculate", {"expression": "round(sqrt(2) * pi, 3)"})
     assert result.structured_content["result"] == 4.443
+
+
+async def test_the_expression_schema_bounds_what_a_grammar_lets_a_model_write() -> None:
+    async with Client(create_server()) as client:
+        [calculate] = [tool for tool in (await client.list_tools()).tools if tool.name == "calculate"]
+        refused = await client.call_tool("calculate", {"expression": "SUM(quantity) * 12"})
+    pattern = calculate.input_schema["properties"]["expression"]["pattern"]
+    assert re.fullmatch(pattern, "round(3.7 ** 3, 2) + sqrt(16) * pi")
+    assert not re.fullmatch(pattern, "SUM(quantity) * 12")
+    # The server still evaluates what it is sent, and says in one line what an expression may hold.
+    [text] = [block.text for block in refused.content]
+    assert refused.is_error and "Unsupported element 'SUM(quantity)'" in text and "\n" not in text
