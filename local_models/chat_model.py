@@ -155,8 +155,9 @@ class ChatLlamaCpp(BaseChatModel):
                             run_manager.on_llm_new_token(delta, chunk=chunk)
                         yield chunk
                 # Small models repeat a call that was already answered instead of answering from its
-                # result (measured: Qwen2.5-Coder-0.5B, every time). The repeat cannot add anything,
-                # so decode once more with only the answer allowed; the prompt and its cache stay.
+                # result (measured: Qwen2.5-Coder-0.5B, every time), or apply it again to its own
+                # result. Neither can add anything, so decode once more with only the answer allowed;
+                # the prompt and its cache stay.
                 if only is None and protocol and protocol.answer_name and _repeats(protocol, decoding.output, answered):
                     only = protocol.answer_name
                     continue
@@ -196,28 +197,49 @@ class ChatLlamaCpp(BaseChatModel):
         return params
 
 
-def _call_key(name: str, args: Any) -> tuple[str, str]:
-    return name, json.dumps(args, sort_keys=True)
-
-
-def _answered_calls(messages: list[BaseMessage]) -> set[tuple[str, str]]:
-    """Tool calls in the conversation that already have a result."""
-    results = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-    return {
-        _call_key(call["name"], call["args"])
+def _answered_calls(messages: list[BaseMessage]) -> list[tuple[str, dict[str, Any], str]]:
+    """Tool calls in the conversation that already have a result: (name, arguments, result text)."""
+    results = {m.tool_call_id: m.text for m in messages if isinstance(m, ToolMessage)}
+    return [
+        (call["name"], call["args"], results[call["id"]])
         for m in messages
         if isinstance(m, AIMessage)
         for call in m.tool_calls
         if call["id"] in results
-    }
+    ]
 
 
-def _repeats(protocol: ToolProtocol, text: str, answered: set[tuple[str, str]]) -> bool:
+def _repeats(protocol: ToolProtocol, text: str, answered: list[tuple[str, dict[str, Any], str]]) -> bool:
+    """Whether ``text`` is a call already answered, or one re-applied to its own result."""
     try:
         reply = protocol.parse(text)
     except ValueError:
         return False
-    return reply.tool_name is not None and _call_key(reply.tool_name, reply.arguments) in answered
+    if reply.tool_name is None or not isinstance(reply.arguments, dict):
+        return False
+    return any(
+        name == reply.tool_name and (args == reply.arguments or _reapplied(args, reply.arguments, result))
+        for name, args, result in answered
+    )
+
+
+_PARTS = re.compile(r"\d+|[^\W\d_]+")
+
+
+def _reapplied(before: dict[str, Any], after: dict[str, Any], result: str) -> bool:
+    """Whether ``after`` is ``before`` with one argument's value replaced by one taken from
+    ``before``'s result, the others unchanged: the same operation run on its own output, which a
+    small model does over and over (a time converted from Sydney to UTC, then that UTC time
+    "from Sydney" again, seven times). A call of one argument is a chain step, not a re-run
+    ("2^20", then "1048576 / 2"), so it needs two or more."""
+    if len(before) < 2 or before.keys() != after.keys():
+        return False
+    changed = [key for key in before if before[key] != after[key]]
+    if len(changed) != 1 or not isinstance(after[changed[0]], str):
+        return False
+    parts = set(_PARTS.findall(after[changed[0]]))
+    given = set(_PARTS.findall(json.dumps(before)))
+    return bool(parts - given) and parts <= given | set(_PARTS.findall(result))
 
 
 def _tagged(loaded: LoadedModel) -> bool:

@@ -90,6 +90,41 @@ def test_answers_from_a_tool_result_instead_of_repeating_the_call(model):
     assert "7006652" in reply.content.replace(",", "")
 
 
+
+CONVERT_TIME = {
+    "type": "function",
+    "function": {
+        "name": "convert_time",
+        "description": "Convert a date and time from one time zone to another; gives the date, time and weekday.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "time": {"type": "string", "description": "The date and time as YYYY-MM-DDTHH:MM."},
+                "from_timezone": {"type": "string", "description": "Zone the time is in."},
+                "to_timezone": {"type": "string", "description": "Zone to give the time in."},
+            },
+            "required": ["time", "from_timezone", "to_timezone"],
+        },
+    },
+}
+
+
+def test_answers_instead_of_converting_a_time_again_on_its_own_result(model):
+    # Measured in the agent-task suite: the 0.5B model fed the converted time back in with the
+    # same zones, up to seven times, and answered with the last (wrong) one.
+    args = {"time": "2026-01-15T08:00", "from_timezone": "Australia/Sydney", "to_timezone": "UTC"}
+    messages = [
+        HumanMessage("What time is 08:00 on 2026-01-15 in Sydney in UTC?"),
+        AIMessage("", tool_calls=[{"name": "convert_time", "args": args, "id": "c1"}]),
+        ToolMessage(
+            '{"timezone": "UTC", "date": "2026-01-14", "time": "21:00", "weekday": "Wednesday", '
+            '"iso": "2026-01-14T21:00:00+00:00"}',
+            tool_call_id="c1",
+        ),
+    ]
+    reply = model.bind_tools([CONVERT_TIME]).invoke(messages)
+    assert reply.tool_calls == [] and "21:00" in reply.content
+
 class Person(BaseModel):
     """A person mentioned in the text."""
 
