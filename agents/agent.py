@@ -7,6 +7,9 @@ Example:
     ...     print(agent.run("What is 1234 * 5678? Use the calculator.").answer)
     7006652
 
+MCP prompts become runs (``agent.run(agent.prompt("server", "name", arg="..."))``) and MCP
+resources attach to a question (``agent.run("Summarize it", resources=["docs://a.md"])``).
+
 A run that reaches a tool needing approval pauses (``RunResult.pending``); ``resume(thread_id,
 decision)`` continues it, in this process or a later one, since threads live in the checkpointer.
 """
@@ -23,7 +26,7 @@ from typing import Any, Self
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -33,6 +36,8 @@ from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
 from mcploom.agents.errors import ConfigError, EmptyAnswerError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from mcploom.agents.mcp_client import MCPToolkit
+from mcploom.agents.mcp_content import clip, contents_text, prompt_messages
+from mcploom.agents.mcp_resources import MAX_RESOURCE_CHARS
 from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
@@ -44,7 +49,10 @@ from mcploom.agents.types import Approval, Decision
 from mcploom.agents.usage import PriceTable, UsageRecorder
 from mcploom.graphs.types import ACTIONS, Pattern
 
-__all__ = ["Agent", "RunResult"]
+__all__ = ["Agent", "Question", "RunResult"]
+
+Question = str | Sequence[BaseMessage]
+"""What a run answers: the user's text, or messages ending with the user's (an MCP prompt's)."""
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools when they help, and answer from their results. Be concise."
@@ -232,21 +240,41 @@ class Agent:
 
     # --- runs -----------------------------------------------------------------------------
 
-    async def arun(self, question: str, *, thread_id: str | None = None) -> RunResult:
-        """Answer ``question``; pass ``thread_id`` to continue an earlier conversation."""
+    async def arun(
+        self, question: Question, *, thread_id: str | None = None, resources: Sequence[str] = ()
+    ) -> RunResult:
+        """Answer ``question`` (a text, or messages such as :meth:`aprompt`'s); pass ``thread_id`` to
+        continue an earlier conversation, ``resources`` (MCP resource URIs) to attach their text
+        to the question."""
         run = _Run(thread_id or uuid.uuid4().hex, self.prices, tokens=False)
-        return await run.result(self._stream(_ask(question), run))
+        return await run.result(self._stream(_Ask.of(question, resources), run))
 
     async def aresume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Continue a paused or interrupted run of ``thread_id`` (see :meth:`astream_resume`)."""
         run = _Run(thread_id, self.prices, tokens=False)
         return await run.result(self._stream(_Resume(decision), run))
 
-    async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[AgentEvent]:
+    async def astream(
+        self, question: Question, *, thread_id: str | None = None, resources: Sequence[str] = ()
+    ) -> AsyncIterator[AgentEvent]:
         """Yield the run's events as they happen (see ``mcploom.agents.events``), ending with ``Answer``
-        or, when tool calls wait for approval, ``ApprovalRequest``."""
-        async for event in self._stream(_ask(question), _Run(thread_id or uuid.uuid4().hex, self.prices)):
+        or, when tool calls wait for approval, ``ApprovalRequest``. Arguments as :meth:`arun`'s."""
+        run = _Run(thread_id or uuid.uuid4().hex, self.prices)
+        async for event in self._stream(_Ask.of(question, resources), run):
             yield event
+
+    async def aprompt(self, server: str, name: str, **arguments: str) -> list[BaseMessage]:
+        """The MCP prompt ``name`` of ``server`` filled in with ``arguments``, as messages to run
+        (``agent.run(agent.prompt(...))``).
+
+        Raises:
+            ServerRequestError: the server or prompt is unknown, or a required argument is missing
+                (the message names them and the arguments the prompt takes).
+        """
+        if self._graph is None:
+            async with self:
+                return await self.aprompt(server, name, **arguments)
+        return prompt_messages(await self._toolkit.get_prompt(server, name, arguments))
 
     async def astream_resume(self, thread_id: str, decision: Decision | None = None) -> AsyncIterator[AgentEvent]:
         """Continue ``thread_id``: with ``decision`` for the tool calls it waits on, or, with
@@ -263,7 +291,7 @@ class Agent:
         snapshot = await self.graph.aget_state(_config(thread_id))
         return pending_calls(list(snapshot.interrupts))
 
-    async def _stream(self, request: dict[str, Any] | _Resume, run: _Run) -> AsyncIterator[AgentEvent]:
+    async def _stream(self, request: _Ask | _Resume, run: _Run) -> AsyncIterator[AgentEvent]:
         if self._graph is None:
             async with self:
                 async for event in self._stream(request, run):
@@ -280,18 +308,25 @@ class Agent:
                 sinks.write(event)
                 yield event
 
-    async def _with_context(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A new question's input: with the on-topic passages of the retrieval-first search after
-        it, or else, when it names a table of a bound sql server, that server's query as the tool
-        the first turn calls."""
-        [question] = request["messages"]
+    async def _with_context(self, request: _Ask) -> dict[str, Any]:
+        """A new question's input: its attached resources' text before the question; then the
+        on-topic passages of the retrieval-first search after it, or else, when it names a table
+        of a bound sql server, that server's query as the tool the first turn calls."""
+        *before, question = request.messages
+        if request.resources:
+            attached = [await self._attachment(uri) for uri in request.resources]
+            question = HumanMessage("\n\n".join([*attached, question.text]))
         context = await self._prefetch.messages(question.text) if self._prefetch is not None else []
         if context:
             # A fresh budget: the search is the framework's step, not one of the model's iterations.
-            return {"messages": [question, *context], "iterations": 0, "first_tool": None}
+            return {"messages": [*before, question, *context], "iterations": 0, "first_tool": None}
         # Always set, so a thread's next question does not inherit the last one's choice.
         first_tool = self._route.tool_for(question.text) if self._route is not None else None
-        return {**request, "first_tool": first_tool}
+        return {"messages": [*before, question], "first_tool": first_tool}
+
+    async def _attachment(self, uri: str) -> str:
+        text = contents_text((await self._toolkit.read_resource(uri)).contents)
+        return f"Attached resource {uri}:\n{clip(text, uri, MAX_RESOURCE_CHARS)}"
 
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}
@@ -337,9 +372,9 @@ class Agent:
 
     # --- blocking versions ------------------------------------------------------------------
 
-    def run(self, question: str, *, thread_id: str | None = None) -> RunResult:
+    def run(self, question: Question, *, thread_id: str | None = None, resources: Sequence[str] = ()) -> RunResult:
         """Blocking :meth:`arun`."""
-        return self._call(lambda: self.arun(question, thread_id=thread_id))
+        return self._call(lambda: self.arun(question, thread_id=thread_id, resources=resources))
 
     def resume(self, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Blocking :meth:`aresume`."""
@@ -349,9 +384,15 @@ class Agent:
         """Blocking :meth:`apending`."""
         return self._call(lambda: self.apending(thread_id))
 
-    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[AgentEvent]:
+    def stream(
+        self, question: Question, *, thread_id: str | None = None, resources: Sequence[str] = ()
+    ) -> Iterator[AgentEvent]:
         """Blocking :meth:`astream`: yields events as they happen."""
-        return self._iterate(lambda: self.astream(question, thread_id=thread_id))
+        return self._iterate(lambda: self.astream(question, thread_id=thread_id, resources=resources))
+
+    def prompt(self, server: str, name: str, **arguments: str) -> list[BaseMessage]:
+        """Blocking :meth:`aprompt`."""
+        return self._call(lambda: self.aprompt(server, name, **arguments))
 
     def stream_resume(self, thread_id: str, decision: Decision | None = None) -> Iterator[AgentEvent]:
         """Blocking :meth:`astream_resume`."""
@@ -381,8 +422,22 @@ class _Resume:
     decision: Decision | None
 
 
-def _ask(question: str) -> dict[str, Any]:
-    return {"messages": [HumanMessage(question)]}
+@dataclass(frozen=True)
+class _Ask:
+    """A new question: its messages (the last one the user's) and the resources to attach to it."""
+
+    messages: list[BaseMessage]
+    resources: tuple[str, ...]
+
+    @classmethod
+    def of(cls, question: Question, resources: Sequence[str]) -> _Ask:
+        messages = [HumanMessage(question)] if isinstance(question, str) else list(question)
+        if not messages or not isinstance(messages[-1], HumanMessage):
+            raise ConfigError(
+                "A question given as messages must end with the user's message (a HumanMessage), "
+                "as an MCP prompt's messages do; pass a text to ask a plain question."
+            )
+        return cls(messages, tuple(resources))
 
 
 def _why_empty(last: Any, model: str, thread_id: str) -> str:

@@ -6,7 +6,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "McploomError", "MissingAPIKeyError", "ModelCallError", "ServerStartError", "ToolCallTimeout"]
+__all__ = [
+    "ConfigError",
+    "EmptyAnswerError",
+    "McploomError",
+    "MissingAPIKeyError",
+    "ModelCallError",
+    "ServerRequestError",
+    "ServerStartError",
+    "ToolCallTimeout",
+]
 
 
 class McploomError(Exception):
@@ -23,6 +32,11 @@ class MissingAPIKeyError(ConfigError):
 
 class ServerStartError(McploomError):
     """An MCP server could not be started or did not complete the handshake."""
+
+
+class ServerRequestError(McploomError):
+    """A request for an MCP resource or prompt cannot be served: no server offers it, its
+    arguments are missing or unknown, or the server answered with an error."""
 
 
 class ToolCallTimeout(McploomError, TimeoutError):

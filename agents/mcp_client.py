@@ -15,6 +15,11 @@ LangGraph ``ToolNode`` (or any LangChain agent) can call:
   (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``, ``openWorldHint``; when a server
   leaves one out, the MCP spec's default: false, true, false, true).
 
+Servers' resources and prompts are listed at the start too (``servers[name].catalog``):
+:meth:`MCPToolkit.read_resource` and :meth:`MCPToolkit.get_prompt` fetch them, and when a server
+offers resources the tools include ``read_resource`` (``mcploom.agents.mcp_resources``), so a
+model can read one, also one a tool result links to.
+
 Each session lives in its own background task, so leaving the block (normally, on an
 exception, or on cancellation) closes every session in the task that opened it: no anyio
 "cancel scope in a different task" errors, no server processes left behind.
@@ -24,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import json
 import logging
 import math
 import os
@@ -33,11 +37,11 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TextIO
+from typing import Any, Self, TextIO, TypeVar
 
 import anyio
 import httpx2
@@ -49,12 +53,16 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
-from mcploom.agents.errors import ServerStartError, ToolCallTimeout
+from mcploom.agents.errors import ServerRequestError, ServerStartError, ToolCallTimeout
+from mcploom.agents.mcp_content import clip, contents_text, result_text
+from mcploom.agents.mcp_resources import MAX_RESOURCE_CHARS, READ_RESOURCE, Catalog, owner, resource_tool
 from mcploom.agents.types import Transport
 
 __all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo", "server_tools"]
 
 logger = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT")
 
 STDERR_TAIL_LINES = 20
 """How many of a server's last stderr lines an error message quotes."""
@@ -109,6 +117,7 @@ class ServerInfo:
         protocol_version: The MCP protocol version negotiated with it.
         instructions: Its usage instructions for the model, if it gives any.
         tool_names: The LangChain names of its tools, in the server's order.
+        catalog: Its resources, resource templates and prompts.
     """
 
     name: str
@@ -119,6 +128,7 @@ class ServerInfo:
     protocol_version: str
     instructions: str | None
     tool_names: tuple[str, ...]
+    catalog: Catalog = Catalog()
 
 
 def server_tools(
@@ -195,6 +205,46 @@ class MCPToolkit:
         """The last ``lines`` lines a stdio server wrote to stderr ("" for HTTP servers)."""
         return self._sessions[server].stderr_tail(lines)
 
+    async def read_resource(self, uri: str, server: str | None = None) -> types.ReadResourceResult:
+        """Read ``uri`` from ``server`` (by default the server that serves it: :func:`~mcploom.agents.mcp_resources.owner`).
+
+        Raises:
+            ServerRequestError: no connected server serves it, or the server answered with an error.
+        """
+        session = self._session(server) if server is not None else self._sessions[owner(uri, self._catalogs())]
+        return await session.request(f"resource {uri!r}", lambda client: client.read_resource(uri))
+
+    async def get_prompt(
+        self, server: str, name: str, arguments: Mapping[str, str] | None = None
+    ) -> types.GetPromptResult:
+        """The prompt ``name`` of ``server`` filled in with ``arguments``.
+
+        Raises:
+            ServerRequestError: the server or prompt is unknown, a required argument is missing or
+                one is not the prompt's, or the server answered with an error.
+        """
+        session = self._session(server)
+        given = dict(arguments or {})
+        _check_prompt_arguments(server, name, session.catalog.prompts, given)
+        return await session.request(f"prompt {name!r}", lambda client: client.get_prompt(name, given))
+
+    def _session(self, server: str) -> _Session:
+        if server not in self._sessions:
+            known = ", ".join(map(repr, self._sessions)) or "none (is the toolkit entered?)"
+            raise ServerRequestError(f"No MCP server is named {server!r}; the connected ones: {known}.")
+        return self._sessions[server]
+
+    def _catalogs(self) -> dict[str, Catalog]:
+        return {name: session.catalog for name, session in self._sessions.items()}
+
+    async def _read_for_model(self, uri: str) -> tuple[str, Any]:
+        try:
+            result = await self.read_resource(uri)
+        except ServerRequestError as exc:
+            raise ToolException(str(exc)) from None
+        text = clip(contents_text(result.contents), repr(uri), MAX_RESOURCE_CHARS)
+        return text, result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
     async def __aenter__(self) -> Self:
         if self._entered:
             raise RuntimeError("MCPToolkit is already entered; create one toolkit per `async with` block.")
@@ -214,6 +264,12 @@ class MCPToolkit:
             raise ServerStartError("\n\n".join(errors))
         home = _Home(asyncio.get_running_loop(), threading.get_ident())
         self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, home)
+        if any(catalog.offers_resources for catalog in self._catalogs().values()):
+            taken = {tool.name for tool in self._tools}
+            name = READ_RESOURCE if READ_RESOURCE not in taken else f"mcploom_{READ_RESOURCE}"
+            self._tools.append(
+                resource_tool(self._catalogs(), self._read_for_model, home.sync(self._read_for_model), name)
+            )
         logger.debug("MCP toolkit ready: %d servers, %d tools", len(self._sessions), len(self._tools))
         return self
 
@@ -263,6 +319,7 @@ class _Session:
         self.failed = failed
         self.client: Client | None = None
         self.mcp_tools: list[types.Tool] = []
+        self.catalog = Catalog()
         self.task: asyncio.Task[None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._stderr: _StderrTail | None = None
@@ -317,7 +374,8 @@ class _Session:
                             client_info=_CLIENT_INFO,
                         )
                     )
-                    self.mcp_tools = await _list_tools(self.client)
+                    self.mcp_tools = await _pages(self.client.list_tools, "tools")
+                    self.catalog = await self._list_catalog(self.client)
                     scope.deadline = math.inf
                     self.done.set()
                     await self._stop.wait()
@@ -415,7 +473,44 @@ class _Session:
             protocol_version=client.protocol_version if client is not None else "",
             instructions=client.instructions if client is not None else None,
             tool_names=tuple(tool.name for tool in tools if (tool.metadata or {}).get("mcp_server") == self.name),
+            catalog=self.catalog,
         )
+
+    async def _list_catalog(self, client: Client) -> Catalog:
+        """The resources, templates and prompts the server declares it offers; a listing that fails
+        is logged and left empty (the server's tools still work)."""
+        capabilities = client.server_capabilities
+        offers_resources = capabilities is not None and capabilities.resources is not None
+        offers_prompts = capabilities is not None and capabilities.prompts is not None
+        listed: dict[str, tuple[Any, ...]] = {}
+        for key, wanted, fetch in (
+            ("resources", offers_resources, client.list_resources),
+            ("resource_templates", offers_resources, client.list_resource_templates),
+            ("prompts", offers_prompts, client.list_prompts),
+        ):
+            try:
+                listed[key] = tuple(await _pages(fetch, key)) if wanted else ()
+            except MCPError as exc:
+                logger.warning("MCP server %r declares %s but listing them failed: %s", self.name, key, exc.message)
+                listed[key] = ()
+        return Catalog(
+            resources=listed["resources"],
+            templates=listed["resource_templates"],
+            prompts=listed["prompts"],
+            # Servers built on the SDK declare resources whether they have any or not.
+            offers_resources=bool(listed["resources"] or listed["resource_templates"]),
+        )
+
+    async def request(self, what: str, send: Callable[[Client], Awaitable[ResultT]]) -> ResultT:
+        """``send(client)``, a request other than a tool call, with the server's errors as
+        :class:`ServerRequestError` naming ``what`` was asked for."""
+        client = self.client
+        if client is None:
+            raise ServerRequestError(f"MCP server {self.name!r} is not connected, so its {what} cannot be fetched.")
+        try:
+            return await send(client)
+        except MCPError as exc:
+            raise ServerRequestError(f"MCP server {self.name!r} could not serve its {what}: {exc.message}") from None
 
     async def call(self, tool: str, arguments: dict[str, Any], timeout: float | None) -> tuple[str, Any]:
         """Call ``tool`` and return ``(text for the model, artifact)``; failures raise ``ToolException``."""
@@ -439,13 +534,13 @@ class _Session:
         except Exception as exc:  # noqa: BLE001 - transport faults become observations naming the server
             raise ToolException(f"Calling {tool!r} on MCP server {self.name!r} failed: {_describe(exc)}") from None
         if result.is_error:
-            raise ToolException(_text(result) or f"Tool {tool!r} on MCP server {self.name!r} reported an error.")
+            raise ToolException(result_text(result) or f"Tool {tool!r} on MCP server {self.name!r} reported an error.")
         artifact = (
             result.structured_content
             if result.structured_content is not None
             else result.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        return _clip(_text(result), tool), artifact
+        return clip(result_text(result), f"{tool!r}'s result", MAX_RESULT_CHARS), artifact
 
     async def _after_exit(self, tool: str, generation: int) -> str:
         """Restart the server if its config allows, and say what became of the call to ``tool``."""
@@ -490,15 +585,33 @@ class _Session:
         return f"{message}\nIts stderr ends with:\n{_indent(tail)}" if tail else message
 
 
-async def _list_tools(client: Client) -> list[types.Tool]:
-    tools: list[types.Tool] = []
+async def _pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+    """Every item of a paginated MCP listing (``tools``, ``resources``, ...)."""
+    items: list[Any] = []
     cursor: str | None = None
     while True:
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
+        page = await fetch(cursor=cursor)
+        items.extend(getattr(page, field))
         cursor = page.next_cursor
         if not cursor:
-            return tools
+            return items
+
+
+def _check_prompt_arguments(server: str, name: str, prompts: Sequence[types.Prompt], given: Mapping[str, str]) -> None:
+    prompt = next((prompt for prompt in prompts if prompt.name == name), None)
+    if prompt is None:
+        offered = ", ".join(repr(prompt.name) for prompt in prompts) or "none"
+        raise ServerRequestError(f"MCP server {server!r} has no prompt {name!r}; its prompts: {offered}.")
+    declared = prompt.arguments or []
+    missing = [argument.name for argument in declared if argument.required and argument.name not in given]
+    unknown = sorted(set(given) - {argument.name for argument in declared})
+    if missing or unknown:
+        wants = (
+            ", ".join(f"{argument.name}{'' if argument.required else ' (optional)'}" for argument in declared)
+            or "no arguments"
+        )
+        problem = f"lacks {', '.join(missing)}" if missing else f"does not take {', '.join(unknown)}"
+        raise ServerRequestError(f"Prompt {name!r} of MCP server {server!r} {problem}; it takes: {wants}.")
 
 
 @dataclass(frozen=True)
@@ -507,6 +620,22 @@ class _Home:
 
     loop: asyncio.AbstractEventLoop
     thread_id: int
+
+    def sync(self, call: Callable[..., Awaitable[ResultT]]) -> Callable[..., ResultT]:
+        """``call`` for a sync caller on another thread (e.g. ``graph.invoke`` in a worker): handed to
+        the loop that owns the sessions, waited for."""
+
+        def blocking(*args: Any, **kwargs: Any) -> ResultT:
+            if not self.loop.is_running():
+                raise ToolException("The MCP servers are not connected (their event loop has stopped).")
+            if self.thread_id == threading.get_ident():
+                raise RuntimeError(
+                    "An MCP tool was called synchronously on the event loop that runs its session, which "
+                    "would deadlock. Use `await tool.ainvoke(...)` (or `graph.ainvoke`) there instead."
+                )
+            return asyncio.run_coroutine_threadsafe(call(*args, **kwargs), self.loop).result()
+
+        return blocking
 
 
 def _build_tools(sessions: Sequence[_Session], call_timeout: float | None, home: _Home) -> list[BaseTool]:
@@ -541,18 +670,6 @@ def _structured_tool(
     async def call(**arguments: Any) -> tuple[str, Any]:
         return await session.call(mcp_tool.name, arguments, call_timeout)
 
-    def call_sync(**arguments: Any) -> tuple[str, Any]:
-        # The sessions live on the loop that entered the toolkit; a sync caller on another
-        # thread (e.g. graph.invoke in a worker) hands the call to that loop and waits.
-        if not home.loop.is_running():
-            raise ToolException(f"MCP server {session.name!r} is not connected (its event loop has stopped).")
-        if home.thread_id == threading.get_ident():
-            raise RuntimeError(
-                f"Tool {name!r} was called synchronously on the event loop that runs its MCP session, "
-                "which would deadlock. Use `await tool.ainvoke(...)` (or `graph.ainvoke`) there instead."
-            )
-        return asyncio.run_coroutine_threadsafe(call(**arguments), home.loop).result()
-
     fallback = f"The {mcp_tool.name!r} tool of MCP server {session.name!r}."
     annotations = mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
     metadata: dict[str, Any] = {"mcp_server": session.name, "mcp_tool": mcp_tool.name}
@@ -562,7 +679,7 @@ def _structured_tool(
         description=mcp_tool.description or mcp_tool.title or fallback,
         args_schema=mcp_tool.input_schema,
         coroutine=call,
-        func=call_sync,
+        func=home.sync(call),
         response_format="content_and_artifact",
         metadata=metadata,
     )
@@ -571,23 +688,6 @@ def _structured_tool(
 def _tool_name(raw: str) -> str:
     """A name chat APIs accept (``^[A-Za-z0-9_-]{1,64}$``)."""
     return _TOOL_NAME_INVALID.sub("_", raw)[:_MAX_TOOL_NAME] or "tool"
-
-
-def _text(result: types.CallToolResult) -> str:
-    """The text a model reads from a tool result: its text blocks, with placeholders for the rest."""
-    parts: list[str] = []
-    for block in result.content:
-        if isinstance(block, types.TextContent):
-            parts.append(block.text)
-        elif isinstance(block, types.EmbeddedResource) and isinstance(block.resource, types.TextResourceContents):
-            parts.append(block.resource.text)
-        elif isinstance(block, types.ResourceLink):
-            parts.append(f"[resource {block.uri}]")
-        else:
-            parts.append(f"[{block.type} content: {getattr(block, 'mime_type', None) or 'binary'}]")
-    if not parts and result.structured_content is not None:
-        return json.dumps(result.structured_content, ensure_ascii=False)
-    return "\n".join(parts)
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -659,16 +759,6 @@ class _StderrTail:
         self._thread.join(timeout=2)
         if not self._thread.is_alive():
             os.close(self._read_fd)
-
-
-def _clip(text: str, tool: str) -> str:
-    """A tool result's text as the model reads it: at most :data:`MAX_RESULT_CHARS` characters."""
-    if len(text) <= MAX_RESULT_CHARS:
-        return text
-    return (
-        text[:MAX_RESULT_CHARS]
-        + f"\n[... {len(text) - MAX_RESULT_CHARS} more characters of {tool!r}'s result left out; ask for less]"
-    )
 
 
 def _indent(text: str) -> str:

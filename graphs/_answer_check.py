@@ -6,17 +6,22 @@ copied out, a tool's description copied out, the question said back, or a query 
 written out instead of run, or, after tool calls, a number or name that no tool result and
 no message of the conversation holds (a count or a city made up after listing the tables).
 All were seen on Qwen2.5 0.5B and 1.5B. Such a reply is sent back once with a note that says
-what is wrong with it, and the model's second reply stands.
+what is wrong with it, and the model's second reply stands (:func:`checked_answer`).
+
+Two mends need no second reply: a placeholder that names a field of the last tool result
+(``${result}`` beside ``{"result": 12.96}``) is filled with that field's value, and sentences of
+the note that the second reply copies out are removed from it.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 
-__all__ = ["ANSWER_NOTE", "answer_problem", "copies", "sent_back"]
+__all__ = ["ANSWER_NOTE", "answer_problem", "checked_answer", "copies", "sent_back"]
 
 ANSWER_NOTE = (
     "(Note from the system, not the user: {problem} Reply again: call a tool if you still need one, "
@@ -29,6 +34,12 @@ _QUERY = re.compile(r"^\W*(?:SELECT|WITH)\b.*\bFROM\b", re.IGNORECASE | re.DOTAL
 _EXPRESSION = re.compile(r"^[\s\d.,()]*\d[\s\d.,()]*(?:[-+*/^%][\s\d.,()]*\d[\s\d.,()]*)+$")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 _NAME = re.compile(r"(?<=[a-z,:;] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
+_FIELD = re.compile(r"\w+")
+_NOTE_SENTENCES = [
+    part.strip() for part in re.split(r"[.:]\s|[()]", ANSWER_NOTE.replace("{problem}", ".")) if len(part.strip()) >= 20
+]
+_SAID_BACK_WORDS = 3  # fewer words of the question than this may be its answer
+_FILLER = frozenset("a an the is are was were it this that".split())
 _RESULT_SHOWN = 300  # characters of the last tool result quoted back with a placeholder
 _SHARED = 30  # characters an answer may share with a tool error or description before it counts as copying it
 
@@ -42,9 +53,9 @@ def answer_problem(reply: AIMessage, messages: Sequence[AnyMessage], description
     if not text:
         return "Your reply was empty."
     turn = _since_last_question(messages)
+    results = _results(turn)
     placeholder = _PLACEHOLDER.search(text)
     if placeholder:
-        results = [m.text for m in turn if isinstance(m, ToolMessage) and m.status != "error"]
         shown = f" The last tool result was: {' '.join(results[-1].split())[:_RESULT_SHOWN]}" if results else ""
         return f"Your reply contains the placeholder {placeholder.group()!r} instead of a value.{shown}"
     if _QUERY.match(text):
@@ -52,7 +63,7 @@ def answer_problem(reply: AIMessage, messages: Sequence[AnyMessage], description
     if _EXPRESSION.match(text):
         return "Your reply is an expression, not its value. Compute it with the calculator tool."
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    if question and _normal(text) == _normal(question):
+    if question and _says_back(text, question):
         return "Your reply repeats the question instead of answering it."
     if any(copies(text, description) for description in descriptions):
         return "Your reply repeats a tool's description. Call the tool if it helps, or answer the question."
@@ -75,6 +86,67 @@ def sent_back(messages: Sequence[AnyMessage], reply: AIMessage, problem: str) ->
     return [*messages, reply, HumanMessage(ANSWER_NOTE.format(problem=problem))]
 
 
+def checked_answer(
+    prompt: Sequence[BaseMessage],
+    reply: BaseMessage,
+    conversation: Sequence[AnyMessage],
+    descriptions: Sequence[str] = (),
+) -> Generator[list[BaseMessage], BaseMessage, AIMessage]:
+    """``reply`` to ``prompt`` made the final answer to ``conversation``: mended where it can be,
+    else sent back once (yielding the prompt for the second reply, which stands once mended)."""
+    reply = _filled(_as_ai(reply), conversation)
+    if problem := answer_problem(reply, conversation, descriptions):
+        second = _filled(_as_ai((yield sent_back(prompt, reply, problem))), conversation)
+        return _without_note(second)
+    return reply
+
+
+def _as_ai(message: BaseMessage) -> AIMessage:
+    return message if isinstance(message, AIMessage) else AIMessage(message.text)
+
+
+def _filled(reply: AIMessage, conversation: Sequence[AnyMessage]) -> AIMessage:
+    """``reply`` with each placeholder that names a scalar field of the turn's last tool result
+    replaced by its value; unchanged unless every placeholder is one."""
+    if reply.tool_calls or not isinstance(reply.content, str):
+        return reply
+    results = _results(_since_last_question(conversation))
+    try:
+        fields = json.loads(results[-1]) if results else None
+    except ValueError:
+        return reply
+    if not isinstance(fields, dict):
+        return reply
+    values = {
+        key: str(value)
+        for key, value in fields.items()
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool)
+    }
+    placeholders = _PLACEHOLDER.findall(reply.content)
+    names = [(_FIELD.findall(placeholder) or [""])[0] for placeholder in placeholders]
+    if not placeholders or not all(name in values for name in names):
+        return reply
+    text = reply.content
+    for placeholder, name in zip(placeholders, names, strict=True):
+        text = text.replace(placeholder, values[name])
+    return reply.model_copy(update={"content": text})
+
+
+def _without_note(reply: AIMessage) -> AIMessage:
+    """``reply`` without the sentences of :data:`ANSWER_NOTE` it copied out (the model said the note back)."""
+    if not isinstance(reply.content, str):
+        return reply
+    text = reply.content
+    for sentence in _NOTE_SENTENCES:
+        text = re.sub(re.escape(sentence) + r"[.)]?", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return reply if text == reply.content else reply.model_copy(update={"content": text})
+
+
+def _results(turn: Sequence[AnyMessage]) -> list[str]:
+    return [m.text for m in turn if isinstance(m, ToolMessage) and m.status != "error"]
+
+
 def _since_last_question(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
     for index in range(len(messages) - 1, -1, -1):
         if isinstance(messages[index], HumanMessage):
@@ -85,7 +157,7 @@ def _since_last_question(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]
 def _unfounded(text: str, messages: Sequence[AnyMessage], turn: Sequence[AnyMessage]) -> str | None:
     """A number or mid-sentence name in ``text`` found in no message of the conversation, once this
     turn has tool results to answer from (an answer without tools may know things: "Tokyo")."""
-    if not any(isinstance(m, ToolMessage) and m.status != "error" for m in turn):
+    if not _results(turn):
         return None
     known = " ".join(m.text for m in messages)
     values = [_value(number) for number in _NUMBER.findall(known)]
@@ -104,6 +176,17 @@ def _rounds_to(value: float, written: str) -> bool:
     """Whether ``value`` written to the decimals of ``written`` is ``written`` (42.0 is 42; 45.3456 is 45.35)."""
     decimals = len(written.partition(".")[2])
     return abs(value - _value(written)) <= 0.5 * 10**-decimals + 1e-9
+
+
+def _says_back(text: str, question: str) -> bool:
+    """Whether ``text`` is ``question`` said back: its words, filler aside, are the question's in
+    the question's order and most of them ("1 times 2 is 2" says the 2 again: an answer; "Ghent",
+    one word of a question, may be the answer)."""
+    words = [word for word in _normal(text).split() if word not in _FILLER]
+    asked = [word for word in _normal(question).split() if word not in _FILLER]
+    remaining = iter(asked)
+    in_order = all(word in remaining for word in words)  # consumes: a subsequence test
+    return in_order and len(words) >= max(_SAID_BACK_WORDS, len(asked) // 2)
 
 
 def _normal(text: str) -> str:

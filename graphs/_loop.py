@@ -60,7 +60,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, Send, interrupt
 
-from mcploom.graphs._answer_check import answer_problem, sent_back
+from mcploom.graphs._answer_check import checked_answer
 from mcploom.graphs._nodes import as_router, node
 from mcploom.graphs._shared import Exchange, adrive, drive
 from mcploom.graphs.types import ApprovalInterrupt, CallDecision
@@ -203,9 +203,7 @@ def build_react_loop(
         return runnable, [*prefix, *state["messages"]], {"iterations": used + 1}
 
     def answered(state: ReActState, messages: list[AnyMessage], update: dict[str, Any]) -> Exchange:
-        reply = yield messages
-        if problem := answer_problem(reply, state["messages"], descriptions):
-            reply = yield sent_back(messages, reply, problem)
+        reply = yield from checked_answer(messages, (yield messages), state["messages"], descriptions)
         return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     def agent(state: ReActState) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
-from mcploom.graphs._answer_check import answer_problem, sent_back
+from mcploom.graphs._answer_check import checked_answer
 from mcploom.graphs._nodes import node
 from mcploom.graphs.types import Progress
 
@@ -221,9 +221,7 @@ def answer_node(
         if text is not None:
             return {"messages": [AIMessage(text)]}
         messages: list[BaseMessage] = [SystemMessage(instructions(state)), *state["messages"]]
-        reply = _as_ai((yield messages))
-        if problem := answer_problem(reply, state["messages"]):
-            reply = _as_ai((yield sent_back(messages, reply, problem)))
+        reply = yield from checked_answer(messages, (yield messages), state["messages"])
         return {"messages": [reply]}
 
     def answer(state: Any, config: RunnableConfig) -> dict[str, Any]:
@@ -233,7 +231,3 @@ def answer_node(
         return await adrive(answering(state), lambda messages: model.ainvoke(messages, config))
 
     return node(answer, aanswer, name)
-
-
-def _as_ai(message: BaseMessage) -> AIMessage:
-    return message if isinstance(message, AIMessage) else AIMessage(message_text(message))

@@ -6,7 +6,8 @@
   the unknown arguments and the ones the tool takes.
 - A ``prompts/get`` for an unknown prompt, or without a required argument, is a JSON-RPC
   ``-32602`` (invalid params) naming the prompts or the arguments, instead of an error with code
-  0 and a logged traceback.
+  0 and a logged traceback; so is a prompt whose rendering fails with a ``ToolError`` (the rag
+  server's prompt before anything is ingested), with that error's message.
 """
 
 from __future__ import annotations
@@ -54,4 +55,12 @@ class McploomServer(MCPServer):
                 code=INVALID_PARAMS,
                 message=f"Prompt {name!r} needs the argument(s) {', '.join(missing)}; pass them in arguments.",
             )
-        return await super().get_prompt(name, arguments, context)
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, ToolError):
+                cause = cause.__cause__  # the SDK wraps the prompt's error in "Error rendering prompt", twice
+            if cause is None:
+                raise
+            raise MCPError(code=INVALID_PARAMS, message=str(cause)) from None

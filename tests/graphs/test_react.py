@@ -317,3 +317,56 @@ def test_an_answer_without_tool_calls_may_name_what_the_model_knows():
     model = ScriptedChatModel.script(["The capital of Japan is Tokyo, home to 14 million people."])
     run(build_react_graph(model=model, tools=[multiply]), "What is the capital of Japan?")
     assert len(model.seen) == 1
+
+
+@tool
+def compute(expression: str) -> str:
+    """Evaluate an expression (answers as the calculator server does: a JSON object)."""
+    return '{"expression": "0.15 * 86.40", "result": 12.96}'
+
+
+def test_a_placeholder_naming_a_field_of_the_result_is_filled_without_a_second_reply():
+    model = ScriptedChatModel.script([tool_call("compute", expression="0.15 * 86.40"), "A 15% tip is ${result} euros."])
+    result = run(build_react_graph(model=model, tools=[compute]), "How much is a 15% tip on 86.40?")
+    assert result["messages"][-1].content == "A 15% tip is 12.96 euros."
+    assert len(model.seen) == 2
+
+
+def test_a_placeholder_the_result_does_not_name_is_sent_back():
+    model = ScriptedChatModel.script([tool_call("compute", expression="1"), "It is {{total}}.", "It is 12.96."])
+    result = run(build_react_graph(model=model, tools=[compute]), "How much is a 15% tip on 86.40?")
+    assert "placeholder '{{total}}'" in model.seen[2][-1].content
+    assert result["messages"][-1].content == "It is 12.96."
+
+
+def test_the_note_copied_into_the_second_reply_is_taken_out_of_it():
+    model = ScriptedChatModel.script(
+        [
+            tool_call("multiply", a=6, b=7),
+            "",
+            "It is 42. Call a tool if you still need one, otherwise answer the user's question with the actual values.",
+        ]
+    )
+    result = run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert result["messages"][-1].content == "It is 42."
+
+
+@pytest.mark.parametrize(
+    "said_back",
+    [
+        "The kettle boils in 4 minutes. How many minutes do 7 kettles take?",
+        "How many minutes do 7 kettles take",
+    ],
+)
+def test_the_question_said_back_with_small_changes_is_sent_back(said_back):
+    model = ScriptedChatModel.script([tool_call("multiply", a=4, b=7), said_back, "They take 28 minutes."])
+    question = "A kettle boils in 4 minutes. How many minutes do 7 kettles take?"
+    result = run(build_react_graph(model=model, tools=[multiply]), question)
+    assert "repeats the question" in model.seen[2][-1].content
+    assert result["messages"][-1].content == "They take 28 minutes."
+
+
+def test_a_short_answer_in_the_question_words_is_an_answer():
+    model = ScriptedChatModel.script(["Ghent."])
+    run(build_react_graph(model=model, tools=[multiply]), "Which city is larger, Ghent or Lyon?")
+    assert len(model.seen) == 1
