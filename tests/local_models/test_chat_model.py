@@ -90,7 +90,6 @@ def test_answers_from_a_tool_result_instead_of_repeating_the_call(model):
     assert "7006652" in reply.content.replace(",", "")
 
 
-
 CONVERT_TIME = {
     "type": "function",
     "function": {
@@ -124,6 +123,7 @@ def test_answers_instead_of_converting_a_time_again_on_its_own_result(model):
     ]
     reply = model.bind_tools([CONVERT_TIME]).invoke(messages)
     assert reply.tool_calls == [] and "21:00" in reply.content
+
 
 class Person(BaseModel):
     """A person mentioned in the text."""
