@@ -36,8 +36,7 @@ from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
 from mcploom.agents.errors import ConfigError, EmptyAnswerError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from mcploom.agents.mcp_client import MCPToolkit
-from mcploom.agents.mcp_content import clip, contents_text, prompt_messages
-from mcploom.agents.mcp_resources import MAX_RESOURCE_CHARS
+from mcploom.agents.mcp_content import prompt_messages, resource_text
 from mcploom.agents.models import explain_model_error, load_chat_model
 from mcploom.agents.parameters import PARAMETERS, check_setting, parameters_doc
 from mcploom.agents.patterns import answer_node, build_pattern_graph, check_options
@@ -325,8 +324,7 @@ class Agent:
         return {"messages": [*before, question], "first_tool": first_tool}
 
     async def _attachment(self, uri: str) -> str:
-        text = contents_text((await self._toolkit.read_resource(uri)).contents)
-        return f"Attached resource {uri}:\n{clip(text, uri, MAX_RESOURCE_CHARS)}"
+        return f"Attached resource {uri}:\n{resource_text(await self._toolkit.read_resource(uri), uri)}"
 
     async def _events(self, run_input: Any, run: _Run) -> AsyncIterator[AgentEvent]:
         config = {**_config(run.thread_id), "callbacks": [run.usage]}

@@ -54,8 +54,8 @@ from mcp.shared.exceptions import MCPError
 
 from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
 from mcploom.agents.errors import ServerRequestError, ServerStartError, ToolCallTimeout
-from mcploom.agents.mcp_content import clip, contents_text, result_text
-from mcploom.agents.mcp_resources import MAX_RESOURCE_CHARS, READ_RESOURCE, Catalog, owner, resource_tool
+from mcploom.agents.mcp_content import clip, resource_text, result_text
+from mcploom.agents.mcp_resources import READ_RESOURCE, Catalog, owner, resource_tool
 from mcploom.agents.types import Transport
 
 __all__ = ["MCPToolTimeout", "MCPToolkit", "ServerInfo", "server_tools"]
@@ -242,8 +242,7 @@ class MCPToolkit:
             result = await self.read_resource(uri)
         except ServerRequestError as exc:
             raise ToolException(str(exc)) from None
-        text = clip(contents_text(result.contents), repr(uri), MAX_RESOURCE_CHARS)
-        return text, result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return resource_text(result, uri), result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     async def __aenter__(self) -> Self:
         if self._entered:
@@ -264,12 +263,12 @@ class MCPToolkit:
             raise ServerStartError("\n\n".join(errors))
         home = _Home(asyncio.get_running_loop(), threading.get_ident())
         self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, home)
-        if any(catalog.offers_resources for catalog in self._catalogs().values()):
+        catalogs = self._catalogs()
+        if any(catalog.offers_resources for catalog in catalogs.values()):
             taken = {tool.name for tool in self._tools}
             name = READ_RESOURCE if READ_RESOURCE not in taken else f"mcploom_{READ_RESOURCE}"
-            self._tools.append(
-                resource_tool(self._catalogs(), self._read_for_model, home.sync(self._read_for_model), name)
-            )
+            read_sync = home.sync(self._read_for_model, "the MCP servers are")
+            self._tools.append(resource_tool(catalogs, self._read_for_model, read_sync, name))
         logger.debug("MCP toolkit ready: %d servers, %d tools", len(self._sessions), len(self._tools))
         return self
 
@@ -621,13 +620,13 @@ class _Home:
     loop: asyncio.AbstractEventLoop
     thread_id: int
 
-    def sync(self, call: Callable[..., Awaitable[ResultT]]) -> Callable[..., ResultT]:
+    def sync(self, call: Callable[..., Awaitable[ResultT]], whose: str) -> Callable[..., ResultT]:
         """``call`` for a sync caller on another thread (e.g. ``graph.invoke`` in a worker): handed to
-        the loop that owns the sessions, waited for."""
+        the loop that owns the sessions, waited for. ``whose`` names them in errors ("MCP server 'x' is")."""
 
         def blocking(*args: Any, **kwargs: Any) -> ResultT:
             if not self.loop.is_running():
-                raise ToolException("The MCP servers are not connected (their event loop has stopped).")
+                raise ToolException(f"{whose[0].upper()}{whose[1:]} not connected (the event loop has stopped).")
             if self.thread_id == threading.get_ident():
                 raise RuntimeError(
                     "An MCP tool was called synchronously on the event loop that runs its session, which "
@@ -679,7 +678,7 @@ def _structured_tool(
         description=mcp_tool.description or mcp_tool.title or fallback,
         args_schema=mcp_tool.input_schema,
         coroutine=call,
-        func=home.sync(call),
+        func=home.sync(call, f"MCP server {session.name!r} is"),
         response_format="content_and_artifact",
         metadata=metadata,
     )

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 import mcp_types as types
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-__all__ = ["clip", "contents_text", "prompt_messages", "result_text"]
+__all__ = ["MAX_RESOURCE_CHARS", "clip", "contents_text", "prompt_messages", "resource_text", "result_text"]
+
+MAX_RESOURCE_CHARS = 20_000
+"""The most characters of one resource a model reads (read by its tool or attached to a question)."""
 
 ResourceContents = types.TextResourceContents | types.BlobResourceContents
 
@@ -30,6 +33,11 @@ def result_text(result: types.CallToolResult) -> str:
 def contents_text(contents: Sequence[ResourceContents]) -> str:
     """The text of a read resource: each part's text, or a stand-in for a binary part."""
     return "\n".join(_contents_text(part) for part in contents)
+
+
+def resource_text(result: types.ReadResourceResult, uri: str) -> str:
+    """A read resource's text as a model reads it: at most :data:`MAX_RESOURCE_CHARS` characters."""
+    return clip(contents_text(result.contents), repr(uri), MAX_RESOURCE_CHARS)
 
 
 def prompt_messages(result: types.GetPromptResult) -> list[BaseMessage]:

@@ -18,11 +18,9 @@ import mcp_types as types
 from langchain_core.tools import BaseTool, StructuredTool
 
 from mcploom.agents.errors import ServerRequestError
+from mcploom.agents.mcp_content import MAX_RESOURCE_CHARS
 
-__all__ = ["LISTED_IN_DESCRIPTION", "MAX_RESOURCE_CHARS", "Catalog", "owner", "resource_tool"]
-
-MAX_RESOURCE_CHARS = 20_000
-"""The most characters of one resource the model reads through the tool (the artifact is whole)."""
+__all__ = ["LISTED_IN_DESCRIPTION", "Catalog", "owner", "resource_tool"]
 
 LISTED_IN_DESCRIPTION = 12
 """How many resources and templates the tool's description names."""
@@ -75,13 +73,6 @@ def resource_tool(
     name: str = READ_RESOURCE,
 ) -> BaseTool:
     """The tool that reads a resource by URI with ``read`` (async) or ``read_sync``."""
-
-    async def call(uri: str) -> tuple[str, Any]:
-        return await read(uri)
-
-    def call_sync(uri: str) -> tuple[str, Any]:
-        return read_sync(uri)
-
     return StructuredTool(
         name=name,
         description=_description(catalogs),
@@ -90,8 +81,8 @@ def resource_tool(
             "properties": {"uri": {"type": "string", "description": "The resource's URI."}},
             "required": ["uri"],
         },
-        coroutine=call,
-        func=call_sync,
+        coroutine=read,
+        func=read_sync,
         response_format="content_and_artifact",
         # Reading changes nothing, so the approval policy for destructive tools lets it run.
         metadata={"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False},

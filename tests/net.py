@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
+from typing import IO
 
 
 def free_port() -> int:
@@ -21,3 +23,18 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_listening(port: int, process: subprocess.Popen, log: IO[bytes], what: str, timeout: float = 30.0) -> None:
+    """Wait until ``process`` listens on 127.0.0.1:``port``; raise with its ``log`` if it exits
+    first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"{what} did not listen on {port}: {log.read()[-2000:]!r}") from None
+            time.sleep(0.1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from langgraph.prebuilt import ToolNode
 
 from mcploom.agents.errors import ServerStartError, ToolCallTimeout
 from mcploom.agents.mcp_client import MAX_RESULT_CHARS, MCPToolkit, MCPToolTimeout
-from tests.net import free_port, stop
+from tests.net import free_port, stop, wait_listening
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -103,16 +102,7 @@ def utility_over_http() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     ]
     with tempfile.TemporaryFile() as log, subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log) as process:
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        raise RuntimeError(f"utility HTTP server did not listen: {log.read()!r}") from None
-                    time.sleep(0.1)
+            wait_listening(port, process, log, "utility HTTP server")
             yield f"http://127.0.0.1:{port}/mcp", process
         finally:
             stop(process)

@@ -8,10 +8,8 @@ Needs ``npx`` (the package is downloaded on first use and cached by npm); skippe
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,7 +21,7 @@ from langchain_core.tools import BaseTool
 from mcploom.agents.errors import ServerRequestError
 from mcploom.agents.mcp_client import MCPToolkit
 from mcploom.agents.mcp_content import contents_text, prompt_messages
-from tests.net import free_port, stop
+from tests.net import free_port, stop, wait_listening
 
 pytestmark = [
     pytest.mark.npx,
@@ -44,16 +42,7 @@ def everything_over_http() -> Iterator[str]:
         ) as process,
     ):
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        pytest.fail(f"server-everything did not listen on {port}: {log.read().decode()[-2000:]}")
-                    time.sleep(0.2)
+            wait_listening(port, process, log, "server-everything", timeout=120)
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
             stop(process)
