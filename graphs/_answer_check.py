@@ -6,7 +6,9 @@ copied out, a tool's description copied out, the question said back, or a query 
 written out instead of run, or, after tool calls, a number or name that no tool result and
 no message of the conversation holds (a count or a city made up after listing the tables).
 All were seen on Qwen2.5 0.5B and 1.5B. Such a reply is sent back once with a note that says
-what is wrong with it, and the model's second reply stands (:func:`checked_answer`).
+what is wrong with it, and the model's second reply stands (:func:`checked_answer`). Where only
+a tool can mend the reply (the question said back, a tool's error copied out, a result copied out
+that lacks the question's own numbers), the second reply must call one (:attr:`Request.act`).
 
 Two mends need no second reply: a placeholder that names a field of the last tool result
 (``${result}`` beside ``{"result": 12.96}``) is filled with that field's value, and sentences of
@@ -15,13 +17,15 @@ the note that the second reply copies out are removed from it.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Generator, Sequence
+from typing import NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 
-__all__ = ["ANSWER_NOTE", "answer_problem", "checked_answer", "copies", "sent_back"]
+__all__ = ["ANSWER_NOTE", "Problem", "Request", "answer_problem", "checked_answer", "copies", "sent_back"]
 
 ANSWER_NOTE = (
     "(Note from the system, not the user: {problem} Reply again: call a tool if you still need one, "
@@ -39,70 +43,115 @@ _NOTE_SENTENCES = [
     part.strip() for part in re.split(r"[.:]\s|[()]", ANSWER_NOTE.replace("{problem}", ".")) if len(part.strip()) >= 20
 ]
 _SAID_BACK_WORDS = 3  # fewer words of the question than this may be its answer
+_CALENDAR = frozenset(calendar.month_name[1:]) | frozenset(calendar.day_name)  # read off any date a result gives
 _FILLER = frozenset("a an the is are was were it this that".split())
+_MARKUP = re.compile(r"</?[a-z_]+>")
+_COPIED = 0.8  # share of a tool result's lines an answer holds when it copies the result out
 _RESULT_SHOWN = 300  # characters of the last tool result quoted back with a placeholder
 _SHARED = 30  # characters an answer may share with a tool error or description before it counts as copying it
 
 
-def answer_problem(reply: AIMessage, messages: Sequence[AnyMessage], descriptions: Sequence[str] = ()) -> str | None:
-    """What is wrong with ``reply`` as the final answer to the conversation ``messages`` (with tools
-    described by ``descriptions`` bound), or ``None``."""
+class Problem(NamedTuple):
+    """What is wrong with a final answer, and whether the second reply must call a tool."""
+
+    text: str
+    act: bool = False
+
+
+class Request(NamedTuple):
+    """A model call :func:`checked_answer` asks for: its messages, and whether it must call a tool."""
+
+    messages: list[BaseMessage]
+    act: bool = False
+
+
+def answer_problem(
+    reply: AIMessage, messages: Sequence[AnyMessage], descriptions: Sequence[str] = ()
+) -> Problem | None:
+    """What is wrong with ``reply`` as the final answer to the conversation ``messages``, or ``None``.
+    ``descriptions`` are texts the model was given that an answer must not copy out: the bound
+    tools' descriptions and the system prompt."""
     if reply.tool_calls or reply.invalid_tool_calls:
         return None
     text = reply.text.strip()
-    if not text:
-        return "Your reply was empty."
+    if not _MARKUP.sub("", text).strip():  # "<tool_response>" alone: a reply cut off at its first tag
+        return Problem("Your reply was empty.")
     turn = _since_last_question(messages)
     results = _results(turn)
     placeholder = _PLACEHOLDER.search(text)
     if placeholder:
-        shown = f" The last tool result was: {' '.join(results[-1].split())[:_RESULT_SHOWN]}" if results else ""
-        return f"Your reply contains the placeholder {placeholder.group()!r} instead of a value.{shown}"
+        shown = f" The last tool result was: {_shown(results[-1])}" if results else ""
+        return Problem(f"Your reply contains the placeholder {placeholder.group()!r} instead of a value.{shown}")
+    # Written out after it ran, the query or expression needs its result read, not another run.
+    ran = f" It has run; its result was: {_shown(results[-1])} Answer with that value." if results else ""
     if _QUERY.match(text):
-        return "Your reply is a query, not its result. Run it with the tool that executes queries."
+        return Problem(f"Your reply is a query, not its result.{ran or ' Run it with the tool that executes queries.'}")
     if _EXPRESSION.match(text):
-        return "Your reply is an expression, not its value. Compute it with the calculator tool."
+        return Problem(f"Your reply is an expression, not its value.{ran or ' Compute it with the calculator tool.'}")
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     if question and _says_back(text, question):
-        return "Your reply repeats the question instead of answering it."
+        # With no result to answer from only a call can help; after results, a call made the model
+        # wander off (queries about a city a time question named) where an answer was due.
+        if results:
+            return Problem("Your reply repeats the question instead of answering it from the tool results.")
+        return Problem(
+            "Your reply repeats the question instead of answering it. Call the tool that finds the answer.", act=True
+        )
     if any(copies(text, description) for description in descriptions):
-        return "Your reply repeats a tool's description. Call the tool if it helps, or answer the question."
+        return Problem(
+            "Your reply repeats a tool's description or your instructions. Call a tool if it helps, "
+            "or answer the question."
+        )
     errors = [m.text for m in turn if isinstance(m, ToolMessage) and m.status == "error"]
     if errors and (text.lower().startswith("error") or any(copies(text, error) for error in errors)):
-        return (
-            "Your reply repeats a tool's error message. Fix the call (the right tool, valid arguments) "
-            "or tell the user in your own words what could not be done."
+        return Problem(
+            "Your reply repeats a tool's error message. Call the tool again with arguments that fix the error, "
+            "or call the right tool.",
+            act=True,
+        )
+    if missing := _missing_from_copy(text, question, results):
+        return Problem(
+            f"Your reply copies a tool result out, but the question's {missing} is not in it. Work the answer out "
+            "from the result and the question: call the calculator for the arithmetic.",
+            act=True,
         )
     if unfounded := _unfounded(text, messages, turn):
-        return (
+        return Problem(
             f"Your reply gives {unfounded!r}, which no tool result shows. Call the tool that finds it "
             "(a query for data in tables)."
         )
     return None
 
 
-def sent_back(messages: Sequence[AnyMessage], reply: AIMessage, problem: str) -> list[AnyMessage]:
+def sent_back(messages: Sequence[BaseMessage], reply: AIMessage, problem: str) -> list[BaseMessage]:
     """The model's input once more, with its reply and a note on what is wrong with it (not kept in the state)."""
     return [*messages, reply, HumanMessage(ANSWER_NOTE.format(problem=problem))]
 
 
 def checked_answer(
     prompt: Sequence[BaseMessage],
-    reply: BaseMessage,
     conversation: Sequence[AnyMessage],
     descriptions: Sequence[str] = (),
-) -> Generator[list[BaseMessage], BaseMessage, AIMessage]:
-    """``reply`` to ``prompt`` made the final answer to ``conversation``: mended where it can be,
-    else sent back once (yielding the prompt for the second reply, which stands once mended)."""
-    reply = _filled(_as_ai(reply), conversation)
+) -> Generator[Request, BaseMessage, AIMessage]:
+    """The reply to ``prompt`` (the first request) made the final answer to ``conversation``: mended
+    where it can be, else sent back once (the second request, whose reply stands once mended)."""
+    reply = _filled(_as_ai((yield Request(list(prompt)))), conversation)
     if problem := answer_problem(reply, conversation, descriptions):
-        second = _filled(_as_ai((yield sent_back(prompt, reply, problem))), conversation)
-        return _without_note(second)
+        second = _as_ai((yield Request(sent_back(prompt, reply, problem.text), act=problem.act)))
+        if _made_before(second, conversation):
+            return reply  # made to call a tool, it ran an answered call again: that adds nothing and loops
+        return _without_note(_filled(second, conversation))
     return reply
 
 
 def _as_ai(message: BaseMessage) -> AIMessage:
     return message if isinstance(message, AIMessage) else AIMessage(message.text)
+
+
+def _made_before(reply: AIMessage, conversation: Sequence[AnyMessage]) -> bool:
+    """Whether every call of ``reply`` is one the conversation already made, with the same arguments."""
+    made = [(c["name"], c["args"]) for m in conversation if isinstance(m, AIMessage) for c in m.tool_calls]
+    return bool(reply.tool_calls) and all((c["name"], c["args"]) in made for c in reply.tool_calls)
 
 
 def _filled(reply: AIMessage, conversation: Sequence[AnyMessage]) -> AIMessage:
@@ -143,6 +192,10 @@ def _without_note(reply: AIMessage) -> AIMessage:
     return reply if text == reply.content else reply.model_copy(update={"content": text})
 
 
+def _shown(result: str) -> str:
+    return " ".join(result.split())[:_RESULT_SHOWN]
+
+
 def _results(turn: Sequence[AnyMessage]) -> list[str]:
     return [m.text for m in turn if isinstance(m, ToolMessage) and m.status != "error"]
 
@@ -152,6 +205,23 @@ def _since_last_question(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]
         if isinstance(messages[index], HumanMessage):
             return messages[index + 1 :]
     return messages
+
+
+def _missing_from_copy(text: str, question: str, results: Sequence[str]) -> str | None:
+    """A number of ``question`` that the tool result ``text`` copies out does not hold: the answer
+    needed that number worked in ("62 euros a day" copied out for "a 5-day trip")."""
+    copied = next((result for result in results if _copied(text, result)), None)
+    if copied is None:
+        return None
+    values = [_value(number) for number in _NUMBER.findall(copied)]
+    return next((n for n in _NUMBER.findall(question) if not any(_rounds_to(v, n) for v in values)), None)
+
+
+def _copied(text: str, result: str) -> bool:
+    """Whether ``text`` holds most lines of ``result`` (of two or more lines) word for word."""
+    lines = [_normal(line) for line in result.splitlines() if _normal(line)]
+    held = _normal(text)
+    return len(lines) >= 2 and sum(line in held for line in lines) >= _COPIED * len(lines)
 
 
 def _unfounded(text: str, messages: Sequence[AnyMessage], turn: Sequence[AnyMessage]) -> str | None:
@@ -165,7 +235,7 @@ def _unfounded(text: str, messages: Sequence[AnyMessage], turn: Sequence[AnyMess
         if not any(_rounds_to(value, number) for value in values):
             return number
     lowered = known.lower()
-    return next((name for name in _NAME.findall(text) if name.lower() not in lowered), None)
+    return next((name for name in _NAME.findall(text) if name.lower() not in lowered and name not in _CALENDAR), None)
 
 
 def _value(number: str) -> float:

@@ -186,33 +186,39 @@ def build_react_loop(
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}.")
     with_tools = model.bind_tools(list(tools)) if tools else model
-    first = model.bind_tools(list(tools), tool_choice="any") if tools and act_first else with_tools
+    acting = model.bind_tools(list(tools), tool_choice="any") if tools else model
+    first = acting if act_first else with_tools
     names = {t.name for t in tools}
-    descriptions = [tool.description for tool in tools]
+    descriptions = [tool.description for tool in tools] + ([system_prompt] if system_prompt else [])
     prefix = [SystemMessage(system_prompt)] if system_prompt else []
 
-    def prepare(state: ReActState) -> tuple[Any, list[AnyMessage], dict[str, Any]]:
+    def prepare(state: ReActState) -> tuple[Any, Any, list[AnyMessage], dict[str, Any]]:
+        """The turn's runnable, the one for a reply that must call a tool, its messages and state update."""
         # A new user turn starts a new run, so a resumed thread gets its full budget again.
         used = 0 if isinstance(state["messages"][-1], HumanMessage) else state.get("iterations", 0)
+        update = {"iterations": used + 1}
         if used + 1 >= max_iterations and tools:
-            return model, [*prefix, *state["messages"], SystemMessage(LIMIT_NOTE)], {"iterations": used + 1}
-        if used > 0:
-            return with_tools, [*prefix, *state["messages"]], {"iterations": used + 1}
+            return model, model, [*prefix, *state["messages"], SystemMessage(LIMIT_NOTE)], update
         chosen = state.get("first_tool")
-        runnable = model.bind_tools(list(tools), tool_choice=chosen) if chosen in names else first
-        return runnable, [*prefix, *state["messages"]], {"iterations": used + 1}
+        if used == 0 and chosen in names:
+            runnable = model.bind_tools(list(tools), tool_choice=chosen)
+        else:
+            runnable = first if used == 0 else with_tools
+        return runnable, acting, [*prefix, *state["messages"]], update
 
     def answered(state: ReActState, messages: list[AnyMessage], update: dict[str, Any]) -> Exchange:
-        reply = yield from checked_answer(messages, (yield messages), state["messages"], descriptions)
+        reply = yield from checked_answer(messages, state["messages"], descriptions)
         return {**update, "messages": with_unreadable_calls_answered(reply)}
 
     def agent(state: ReActState) -> dict[str, Any]:
-        runnable, messages, update = prepare(state)
-        return drive(answered(state, messages, update), runnable.invoke)
+        runnable, forced, messages, update = prepare(state)
+        return drive(answered(state, messages, update), lambda r: (forced if r.act else runnable).invoke(r.messages))
 
     async def aagent(state: ReActState) -> dict[str, Any]:
-        runnable, messages, update = prepare(state)
-        return await adrive(answered(state, messages, update), runnable.ainvoke)
+        runnable, forced, messages, update = prepare(state)
+        return await adrive(
+            answered(state, messages, update), lambda r: (forced if r.act else runnable).ainvoke(r.messages)
+        )
 
     graph = StateGraph(ReActState)
     graph.add_node("agent", node(agent, aagent, "agent"))

@@ -23,7 +23,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
-from mcploom.graphs._answer_check import checked_answer
+from mcploom.graphs._answer_check import Request, checked_answer
 from mcploom.graphs._nodes import node
 from mcploom.graphs.types import Progress
 
@@ -216,18 +216,19 @@ def answer_node(
     that is no answer (empty, the question said back: :func:`answer_problem`) is sent back once.
     """
 
-    def answering(state: Any) -> Exchange[list[BaseMessage], BaseMessage, dict[str, Any]]:
+    def answering(state: Any) -> Exchange[Request, BaseMessage, dict[str, Any]]:
         text = settled(state) if settled is not None else None
         if text is not None:
             return {"messages": [AIMessage(text)]}
         messages: list[BaseMessage] = [SystemMessage(instructions(state)), *state["messages"]]
-        reply = yield from checked_answer(messages, (yield messages), state["messages"])
+        reply = yield from checked_answer(messages, state["messages"])
         return {"messages": [reply]}
 
+    # No tools are bound here, so a request that asks for a call is answered as any other.
     def answer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return drive(answering(state), lambda messages: model.invoke(messages, config))
+        return drive(answering(state), lambda request: model.invoke(request.messages, config))
 
     async def aanswer(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return await adrive(answering(state), lambda messages: model.ainvoke(messages, config))
+        return await adrive(answering(state), lambda request: model.ainvoke(request.messages, config))
 
     return node(answer, aanswer, name)

@@ -155,7 +155,7 @@ def test_a_debater_calls_a_tool_and_the_others_see_its_results():
     )
     result = run(build_debate_graph(model=model, tools=[multiply]), "What is 17 * 23?")
     assert calls == ["multiply(17,23)"]
-    assert model.bound_tools == [["multiply"], ["multiply"]]
+    assert model.bound_tools == [["multiply"]] * 4  # each debater binds them as asked and for a call it must make
     observation = model.heard["proposer"][1][-1]
     assert isinstance(observation, ToolMessage) and observation.content == "391"
     assert result["rounds"][0]["evidence"] == {"proposer": ["multiply(a=17, b=23) -> 391"]}

@@ -412,7 +412,7 @@ def test_graph_draws_as_mermaid():
 def test_structured_schemas_are_bound_as_tools():
     model = ScriptedChatModel.script([])
     build_plan_execute_graph(model=model, tools=[multiply])
-    assert model.bound_tools == [["Plan"], ["Replan"], ["multiply"]]
+    assert model.bound_tools == [["Plan"], ["Replan"], ["multiply"], ["multiply"]]
     assert "at most 6" in PLANNER_PROMPT.format(max_steps=6, tools="")
 
 

@@ -37,7 +37,7 @@ def test_tool_loop_feeds_observation_back_then_answers():
     # The system prompt reaches the model on every call but is not stored in the state.
     assert all(isinstance(seen[0], SystemMessage) and seen[0].content == "Be exact." for seen in model.seen)
     assert model.seen[1][-1].content == "7006652"
-    assert model.bound_tools == [["multiply"]]
+    assert model.bound_tools == [["multiply"]] * 2  # once as offered, once for a reply that must call one
 
 
 def test_parallel_tool_calls_run_concurrently():
@@ -370,3 +370,90 @@ def test_a_short_answer_in_the_question_words_is_an_answer():
     model = ScriptedChatModel.script(["Ghent."])
     run(build_react_graph(model=model, tools=[multiply]), "Which city is larger, Ghent or Lyon?")
     assert len(model.seen) == 1
+
+
+@tool
+def lookup(topic: str) -> str:
+    """Look a topic up in the handbook (answers with lines of it, as a search does)."""
+    return "The handbook covers every trip.\nThe daily allowance is 62 euros.\nBook 14 days ahead."
+
+
+def test_a_bare_tag_is_an_empty_reply():
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), "<tool_response>", "It is 42."])
+    result = run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert "empty" in model.seen[2][-1].content
+    assert result["messages"][-1].content == "It is 42."
+
+
+@pytest.mark.parametrize(
+    ("first", "act"),
+    [
+        ("What is 6 times 7?", "any"),  # the question said back: only a tool can mend it
+        ("Error executing tool broken: broken cannot handle 6; try multiply instead", "any"),
+        ("", None),  # an empty reply may be mended by answering from the results
+    ],
+)
+def test_a_reply_only_a_tool_can_mend_is_sent_back_with_a_call_required(first, act):
+    model = ScriptedChatModel.script([tool_call("broken", x=6), first, tool_call("multiply", a=6, b=7), "It is 42."])
+    result = run(build_react_graph(model=model, tools=[broken, multiply]), "What is 6 times 7?")
+    assert model.tool_choices[2] == act
+    assert result["messages"][-1].content == "It is 42." and calls == ["multiply(6,7)"]
+
+
+def test_a_copied_result_without_the_question_number_is_sent_back_to_work_it_in():
+    copied = lookup.invoke({"topic": "trips"})
+    model = ScriptedChatModel.script(
+        [tool_call("lookup", topic="trips"), copied, tool_call("multiply", a=62, b=5), "310."]
+    )
+    result = run(build_react_graph(model=model, tools=[lookup, multiply]), "What is the allowance for a 5-day trip?")
+    note = model.seen[2][-1].content
+    assert "copies a tool result out, but the question's 5 is not in it" in note
+    assert model.tool_choices[2] == "any" and result["messages"][-1].content == "310."
+
+
+def test_a_copied_result_that_holds_the_question_numbers_is_an_answer():
+    copied = lookup.invoke({"topic": "trips"})
+    model = ScriptedChatModel.script([tool_call("lookup", topic="trips"), copied])
+    run(
+        build_react_graph(model=model, tools=[lookup]),
+        "How many days ahead (14?) do I book, and what is the allowance?",
+    )
+    assert len(model.seen) == 2
+
+
+def test_a_call_made_again_when_one_is_required_leaves_the_first_reply_standing():
+    said_back = "What is 6 times 7?"
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), said_back, tool_call("multiply", a=6, b=7)])
+    result = run(build_react_graph(model=model, tools=[multiply]), said_back)
+    assert calls == ["multiply(6,7)"]  # not run again
+    assert result["messages"][-1].content == said_back and len(model.seen) == 3
+
+
+def test_the_question_said_back_after_a_result_is_sent_back_to_answer_from_it():
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), "What is 6 times 7?", "It is 42."])
+    run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert "from the tool results" in model.seen[2][-1].content and model.tool_choices[2] is None
+
+
+def test_a_reply_that_copies_the_system_prompt_is_sent_back():
+    instructions = "The tool servers say about themselves: shop holds the tables customers and orders."
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), instructions, "It is 42."])
+    result = run(build_react_graph(model=model, tools=[multiply], system_prompt=instructions), "What is 6 times 7?")
+    assert "your instructions" in model.seen[2][-1].content and result["messages"][-1].content == "It is 42."
+
+
+def test_a_query_written_out_after_it_ran_is_sent_back_with_its_result():
+    model = ScriptedChatModel.script([tool_call("multiply", a=6, b=7), "SELECT 6 * 7 FROM numbers", "42."])
+    run(build_react_graph(model=model, tools=[multiply]), "What is 6 times 7?")
+    assert "It has run; its result was: 42 Answer with that value." in model.seen[2][-1].content
+
+
+def test_a_month_or_weekday_read_off_a_result_is_founded():
+    @tool
+    def today() -> str:
+        """Today's date."""
+        return '{"date": "2026-07-04"}'
+
+    model = ScriptedChatModel.script([tool_call("today"), "It is 2026-07-04, a Saturday in July."])
+    run(build_react_graph(model=model, tools=[today]), "What is the date today?")
+    assert len(model.seen) == 2

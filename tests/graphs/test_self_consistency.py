@@ -92,7 +92,7 @@ def test_samples_call_tools_and_only_the_answer_joins_the_conversation():
     observed = [seen for seen in model.seen if isinstance(seen[-1], ToolMessage)]
     assert [seen[-1].content for seen in observed] == ["42", "42"]
     assert all(isinstance(seen[0], SystemMessage) and seen[0].content == "Be exact." for seen in model.seen)
-    assert model.bound_tools == [["multiply"]] * 3
+    assert model.bound_tools == [["multiply"]] * 6  # two bindings per sample: offered, and a must-call
 
 
 def test_samples_run_in_parallel():
