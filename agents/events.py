@@ -5,7 +5,8 @@ A run yields, in order of happening:
 - :class:`NodeStart` / :class:`NodeEnd` around each graph step (``path`` names the subgraph a
   step ran in: ``()`` for the pattern's own graph, e.g. ``("execute",)`` inside a plan step);
 - :class:`Token` pieces of text as a model writes a reply the user reads;
-- :class:`ToolCall` / :class:`ToolResult` for every tool the model calls;
+- :class:`ToolCall` / :class:`ToolResult` for every tool the model calls, and
+  :class:`ToolProgress` while an MCP tool that reports its progress runs;
 - :class:`ModelUsage` after each model call (tokens, and the cost when the price is known);
 - the pattern's own progress, a :class:`Progress` (``mcploom.graphs.types``): :class:`PlanUpdate` and
   :class:`StepResult` (plan-and-execute), :class:`Critique` (reflection), :class:`Handoff`
@@ -37,6 +38,7 @@ __all__ = [
     "StepResult",
     "Token",
     "ToolCall",
+    "ToolProgress",
     "ToolResult",
 ]
 
@@ -91,6 +93,21 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
+class ToolProgress(Progress):
+    """An MCP tool's progress notification while its call runs (the call sends a progress token)."""
+
+    tool: str
+    server: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+    def summary(self) -> str:
+        done = f"{self.progress:g}/{self.total:g}" if self.total else f"{self.progress:g}"
+        return f"… {self.tool} ({self.server}): {done}{f' {self.message}' if self.message else ''}"
+
+
+@dataclass(frozen=True)
 class ModelUsage:
     """One model call's tokens; ``cost`` in US dollars when the price table knows the model."""
 
@@ -126,5 +143,16 @@ class Answer:
     cost: float | None = None
 
 
-AgentEvent = NodeStart | NodeEnd | Token | ToolCall | ToolResult | ModelUsage | Progress | ApprovalRequest | Answer
+AgentEvent = (
+    NodeStart
+    | NodeEnd
+    | Token
+    | ToolCall
+    | ToolResult
+    | ToolProgress
+    | ModelUsage
+    | Progress
+    | ApprovalRequest
+    | Answer
+)
 """Anything ``Agent.stream`` / ``Agent.astream`` yields."""

@@ -28,7 +28,9 @@ exception, or on cancellation) closes every session in the task that opened it: 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib.metadata
+import json
 import logging
 import math
 import os
@@ -36,6 +38,7 @@ import re
 import struct
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -47,13 +50,17 @@ import anyio
 import httpx2
 import mcp_types as types
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langgraph.config import get_stream_writer
 from mcp import Client, StdioServerParameters
+from mcp.client.session import ProgressFnT
+from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
 from mcploom.agents.errors import ServerRequestError, ServerStartError, ToolCallTimeout
+from mcploom.agents.events import ToolProgress
 from mcploom.agents.mcp_content import clip, resource_text, result_text
 from mcploom.agents.mcp_resources import READ_RESOURCE, Catalog, owner, resource_tool
 from mcploom.agents.types import Transport
@@ -156,6 +163,9 @@ class MCPToolkit:
             :class:`MCPToolTimeout`; ``None`` waits forever.
         start_timeout: Seconds each server has to start, complete the MCP handshake and list
             its tools.
+        log_level: The least MCP log level each server that offers logging is asked to send
+            (``"debug"`` ... ``"emergency"``); ``None`` leaves each at its own default. A server's
+            log messages reach Python logging as ``mcploom.mcp.<server>``, at the matching level.
 
     Raises:
         ConfigError: ``servers`` is not a valid configuration (raised on construction).
@@ -183,8 +193,10 @@ class MCPToolkit:
         *,
         call_timeout: float | None = 60.0,
         start_timeout: float = 30.0,
+        log_level: types.LoggingLevel | None = None,
     ) -> None:
         self.configs: dict[str, ServerConfig] = load_servers(servers)
+        self.log_level = log_level
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self._sessions: dict[str, _Session] = {}
@@ -249,7 +261,9 @@ class MCPToolkit:
             raise RuntimeError("MCPToolkit is already entered; create one toolkit per `async with` block.")
         self._entered = True
         failed = asyncio.Event()
-        self._sessions = {name: _Session(config, self.start_timeout, failed) for name, config in self.configs.items()}
+        self._sessions = {
+            name: _Session(config, self.start_timeout, failed, self.log_level) for name, config in self.configs.items()
+        }
         for session in self._sessions.values():
             session.start()
         try:
@@ -312,8 +326,12 @@ async def _wait_for_start(sessions: list[_Session], failed: asyncio.Event) -> No
 class _Session:
     """One server's connection, owned by a background task from start to close."""
 
-    def __init__(self, config: ServerConfig, start_timeout: float, failed: asyncio.Event) -> None:
+    def __init__(
+        self, config: ServerConfig, start_timeout: float, failed: asyncio.Event, log_level: types.LoggingLevel | None
+    ) -> None:
         self.config = config
+        self.log_level = log_level
+        self.server_log = logging.getLogger(f"mcploom.mcp.{config.name}")
         self.start_timeout = start_timeout
         self.failed = failed
         self.client: Client | None = None
@@ -322,6 +340,7 @@ class _Session:
         self.task: asyncio.Task[None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._stderr: _StderrTail | None = None
+        self.transport: Transport = config.transport  # the one in use: SSE after a fallback
         self._new_run()
         self._restarts_left = config.restarts if isinstance(config, StdioServer) else 0
         self._restart_lock = asyncio.Lock()
@@ -366,13 +385,12 @@ class _Session:
                 if self._aborted:
                     scope.cancel()
                 async with AsyncExitStack() as stack:
-                    self.client = await stack.enter_async_context(
-                        Client(
-                            await self._transport(stack),
-                            message_handler=self._on_message,
-                            client_info=_CLIENT_INFO,
-                        )
-                    )
+                    try:
+                        self.client = await self._connect(stack)
+                    except Exception as exc:
+                        if self.transport != "streamable-http" or not _refused_streamable(exc):
+                            raise
+                        self.client = await self._connect_sse_instead(stack, exc)
                     self.mcp_tools = await _pages(self.client.list_tools, "tools")
                     self.catalog = await self._list_catalog(self.client)
                     scope.deadline = math.inf
@@ -395,6 +413,55 @@ class _Session:
             if self._stderr is not None:
                 self._stderr.close()
 
+    async def _connect(self, stack: AsyncExitStack) -> Client:
+        """An initialized client over the session's transport; a failed attempt leaves nothing open."""
+        async with AsyncExitStack() as attempt:
+            client = await attempt.enter_async_context(
+                Client(
+                    await self._transport(attempt),
+                    message_handler=self._on_message,
+                    logging_callback=self._on_log,
+                    log_level=self.log_level,
+                    client_info=_CLIENT_INFO,
+                )
+            )
+            await self._ask_log_level(client)
+            stack.push_async_exit(attempt.pop_all())
+            return client
+
+    async def _connect_sse_instead(self, stack: AsyncExitStack, refusal: Exception) -> Client:
+        """A client over the legacy SSE transport, for a server that refused streamable HTTP (a
+        legacy server answers its first POST with 404 or 405: the MCP specification's
+        backwards-compatibility rule); when SSE fails too, the streamable HTTP error stands."""
+        self.transport = "sse"
+        try:
+            client = await self._connect(stack)
+        except Exception as exc:
+            self.transport = "streamable-http"
+            logger.debug("MCP server %r: the SSE attempt failed too: %s", self.name, _describe(exc))
+            raise refusal from None
+        logger.info("MCP server %r refused streamable HTTP and answered over the legacy SSE transport", self.name)
+        return client
+
+    async def _ask_log_level(self, client: Client) -> None:
+        """Ask an older server that offers logging for :attr:`log_level` (2026-07-28 connections
+        carry it with each request instead)."""
+        capabilities = client.server_capabilities
+        if self.log_level is None or capabilities is None or capabilities.logging is None:
+            return
+        try:
+            with warnings.catch_warnings():  # deprecated (SEP-2577), and what the servers that log expect
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await client.set_logging_level(self.log_level)
+        except MCPError as exc:
+            logger.debug("MCP server %r did not take log level %r: %s", self.name, self.log_level, exc.message)
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        """A server's log message, into Python logging (the SDK would only debug-log it)."""
+        data = params.data if isinstance(params.data, str) else json.dumps(params.data, default=str)
+        source = f"[{params.logger}] " if params.logger else ""
+        self.server_log.log(_LOG_LEVELS.get(params.level, logging.INFO), "%s%s", source, data)
+
     async def _transport(self, stack: AsyncExitStack) -> Any:
         if isinstance(self.config, StdioServer):
             self._stderr = _StderrTail()
@@ -405,6 +472,8 @@ class _Session:
                 cwd=self.config.cwd,
             )
             return stdio_client(params, errlog=self._stderr.file)
+        if self.transport == "sse":
+            return sse_client(self.config.url, headers=dict(self.config.headers), timeout=30.0, sse_read_timeout=300.0)
         # The SDK's default timeouts: 30 s to connect or send, 300 s to read a response stream.
         timeout = httpx2.Timeout(30.0, read=300.0)
         http_client = await stack.enter_async_context(
@@ -465,7 +534,7 @@ class _Session:
         implementation = client.server_info if client is not None else None
         return ServerInfo(
             name=self.name,
-            transport=self.config.transport,
+            transport=self.transport,
             target=self.target,
             server_name=implementation.name if implementation is not None else "",
             server_version=implementation.version if implementation is not None else "",
@@ -511,8 +580,11 @@ class _Session:
         except MCPError as exc:
             raise ServerRequestError(f"MCP server {self.name!r} could not serve its {what}: {exc.message}") from None
 
-    async def call(self, tool: str, arguments: dict[str, Any], timeout: float | None) -> tuple[str, Any]:
-        """Call ``tool`` and return ``(text for the model, artifact)``; failures raise ``ToolException``."""
+    async def call(
+        self, tool: str, arguments: dict[str, Any], timeout: float | None, progress: ProgressFnT | None = None
+    ) -> tuple[str, Any]:
+        """Call ``tool`` and return ``(text for the model, artifact)``; failures raise ``ToolException``.
+        With ``progress``, the call carries a progress token and the server's notifications reach it."""
         client = self.client
         if client is None:
             raise ToolException(
@@ -520,7 +592,7 @@ class _Session:
             )
         generation = self.generation
         try:
-            result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+            result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout, progress_callback=progress)
         except MCPError as exc:
             if exc.code == types.REQUEST_TIMEOUT:
                 raise MCPToolTimeout(
@@ -667,7 +739,14 @@ def _structured_tool(
     home: _Home,
 ) -> StructuredTool:
     async def call(**arguments: Any) -> tuple[str, Any]:
-        return await session.call(mcp_tool.name, arguments, call_timeout)
+        return await session.call(mcp_tool.name, arguments, call_timeout, _progress_reporter(name, session.name))
+
+    def call_sync(**arguments: Any) -> tuple[str, Any]:
+        # The reporter is made here, in the run's context: the session's loop runs in another thread.
+        reporter = _progress_reporter(name, session.name)
+        return home.sync(session.call, f"MCP server {session.name!r} is")(
+            mcp_tool.name, arguments, call_timeout, reporter
+        )
 
     fallback = f"The {mcp_tool.name!r} tool of MCP server {session.name!r}."
     annotations = mcp_tool.annotations.model_dump(by_alias=True, exclude_none=True) if mcp_tool.annotations else {}
@@ -678,15 +757,54 @@ def _structured_tool(
         description=mcp_tool.description or mcp_tool.title or fallback,
         args_schema=mcp_tool.input_schema,
         coroutine=call,
-        func=home.sync(call, f"MCP server {session.name!r} is"),
+        func=call_sync,
         response_format="content_and_artifact",
         metadata=metadata,
     )
 
 
+_LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "emergency": logging.CRITICAL,
+}
+"""Python's level for each MCP (syslog) log level."""
+
+
+def _progress_reporter(tool: str, server: str) -> ProgressFnT | None:
+    """A progress callback that streams :class:`ToolProgress` events into the graph run calling the
+    tool, or ``None`` outside a run (a tool invoked by hand: no one to tell, no token sent)."""
+    try:
+        write = get_stream_writer()
+    except (RuntimeError, KeyError):  # no runnable context; a runnable that is no graph run
+        return None
+    # The notification arrives in the session's task; the writer reads the run's config from its context.
+    context = contextvars.copy_context()
+
+    async def report(progress: float, total: float | None, message: str | None) -> None:
+        event = ToolProgress(tool=tool, server=server, progress=progress, total=total, message=message)
+        context.run(write, event)
+
+    return report
+
+
 def _tool_name(raw: str) -> str:
     """A name chat APIs accept (``^[A-Za-z0-9_-]{1,64}$``)."""
     return _TOOL_NAME_INVALID.sub("_", raw)[:_MAX_TOOL_NAME] or "tool"
+
+
+def _refused_streamable(exc: BaseException) -> bool:
+    """Whether a streamable HTTP start failed at a server that answered, with an HTTP error status
+    or a JSON-RPC error (how the SDK reports a 404 or 405 to the initialize POST)."""
+    leaf = _leaf(exc)
+    return isinstance(leaf, httpx2.HTTPStatusError | MCPError) and not (
+        isinstance(leaf, MCPError) and leaf.code == types.CONNECTION_CLOSED
+    )
 
 
 def _leaf(exc: BaseException) -> BaseException:

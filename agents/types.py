@@ -36,11 +36,13 @@ Decision = Literal["approve", "reject"] | Mapping[str, Any]
 (``{"action": "approve" | "edit" | "reject", "args": {...}, "reason": "..."}``, see
 ``mcploom.graphs.types.CallDecision``) for all of them, or a mapping of tool-call id to one of those."""
 
-Transport = Literal["stdio", "streamable-http"]
+Transport = Literal["stdio", "streamable-http", "sse"]
 """How mcploom reaches an MCP server.
 
 - ``"stdio"``: start ``command`` as a subprocess and exchange messages over its stdin/stdout.
 - ``"streamable-http"``: POST messages to ``url`` (MCP's streamable HTTP transport).
+- ``"sse"``: the legacy HTTP+SSE transport (protocol 2024-11-05): an event stream from ``url``
+  and messages POSTed to the endpoint it names. Many deployed servers still serve only this.
 """
 
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)

@@ -8,7 +8,9 @@ A user's existing ``claude_desktop_config.json`` works unchanged::
     }}
 
 An entry with ``command`` starts a subprocess and speaks MCP over its stdin/stdout; an entry with
-``url`` speaks streamable HTTP. A bare mapping of name to entry (without the ``mcpServers`` key) is
+``url`` speaks streamable HTTP, falling back to the legacy HTTP+SSE transport when the server
+refuses streamable HTTP's first POST (as the MCP specification's backwards-compatibility section
+says clients do); ``"type": "sse"`` goes to SSE straight away. A bare mapping of name to entry (without the ``mcpServers`` key) is
 accepted too, so TOML tables or Python dicts of the same shape load the same way.
 
 Like Claude Desktop, nothing is expanded: ``~``, ``$HOME`` or ``${VAR}`` in ``command``, ``args``,
@@ -18,7 +20,7 @@ set) plus the entry's ``env``.
 
 Beyond Claude Desktop's keys, an entry may carry ``cwd`` (stdio working directory), ``restarts``
 (how many times mcploom starts a stdio server again when its process dies mid-session; default 0)
-and ``type`` (``"stdio"``, or ``"http"`` / ``"streamable-http"`` as Claude Code and VS Code write it). Other keys
+and ``type`` (``"stdio"``, ``"sse"``, or ``"http"`` / ``"streamable-http"`` as Claude Code and VS Code write it). Other keys
 that other clients add (``disabled``, ``autoApprove``, ...) are ignored with a warning.
 """
 
@@ -49,6 +51,7 @@ _TYPE_ALIASES: Mapping[str, Transport] = {
     "http": "streamable-http",
     "streamable-http": "streamable-http",
     "streamableHttp": "streamable-http",
+    "sse": "sse",
 }
 
 
@@ -99,26 +102,30 @@ class StdioServer:
 
 @dataclass(frozen=True)
 class HttpServer:
-    """An MCP server mcploom reaches over streamable HTTP.
+    """An MCP server mcploom reaches over HTTP.
 
     Attributes:
         name: The server's key in ``mcpServers``; also the tool-name prefix on collisions.
-        url: The MCP endpoint, e.g. ``http://127.0.0.1:8000/mcp``.
+        url: The MCP endpoint, e.g. ``http://127.0.0.1:8000/mcp`` (an SSE server's is often ``.../sse``).
         headers: HTTP headers sent with every request (e.g. ``Authorization``).
+        transport: ``"streamable-http"`` (falls back to SSE when the server refuses it) or ``"sse"``.
     """
 
     name: str
     url: str
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    transport: Transport = field(default="streamable-http", init=False)
+    transport: Transport = "streamable-http"
 
     def __post_init__(self) -> None:
+        if self.transport not in ("streamable-http", "sse"):
+            raise ValueError(f"An HTTP server's transport is 'streamable-http' or 'sse', not {self.transport!r}.")
         object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
 
     def to_entry(self) -> dict[str, Any]:
         """This server as an ``mcpServers`` entry (the inverse of :func:`load_servers`)."""
         entry: dict[str, Any] = {"url": self.url}
+        if self.transport == "sse":
+            entry["type"] = "sse"
         if self.headers:
             entry["headers"] = dict(self.headers)
         return entry
@@ -217,9 +224,14 @@ def _server(name: Any, entry: Any, where: str) -> ServerConfig:
         if kind == "stdio":
             raise ConfigError(f'{at}: "type" is "stdio" but the entry has a "url". Use "type": "http".')
         _warn_unknown(entry, _HTTP_KEYS, at)
-        return HttpServer(name=name, url=_url(entry["url"], at), headers=_strings(entry, "headers", at))
+        return HttpServer(
+            name=name,
+            url=_url(entry["url"], at),
+            headers=_strings(entry, "headers", at),
+            transport=kind or "streamable-http",
+        )
     if "command" in entry:
-        if kind == "streamable-http":
+        if kind in ("streamable-http", "sse"):
             raise ConfigError(f'{at}: "type" is "{entry["type"]}" but the entry has no "url". Add the server\'s URL.')
         _warn_unknown(entry, _STDIO_KEYS, at)
         command = entry["command"]
@@ -249,12 +261,8 @@ def _declared_type(entry: Mapping[str, Any], at: str) -> Transport | None:
     if "type" not in entry:
         return None
     declared = entry["type"]
-    if declared == "sse":
-        raise ConfigError(
-            f'{at}.type: the legacy SSE transport is not supported. Serve streamable HTTP and use "type": "http".'
-        )
     if declared not in _TYPE_ALIASES:
-        raise ConfigError(f'{at}.type: unknown transport {declared!r}. Use "stdio" or "http" (or leave it out).')
+        raise ConfigError(f'{at}.type: unknown transport {declared!r}. Use "stdio", "http" or "sse" (or leave it out).')
     return _TYPE_ALIASES[declared]
 
 

@@ -1,26 +1,35 @@
 """The toolkit against the MCP reference server ``@modelcontextprotocol/server-everything`` (npx),
-over stdio and streamable HTTP: resources (text, binary, templates, links in tool results),
-prompts with arguments, and an image result as text-only models see it.
+over stdio, streamable HTTP and legacy HTTP+SSE (declared, and found by falling back from
+streamable HTTP): resources (text, binary, templates, links in tool results),
+prompts with arguments, an image result as text-only models see it, and a long tool's progress
+notifications streamed into the run.
 
 Needs ``npx`` (the package is downloaded on first use and cached by npm); skipped without it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from langchain_core.messages import HumanMessage
 from langchain_core.tools import BaseTool
 
 from mcploom.agents.errors import ServerRequestError
+from mcploom.agents.events import ToolProgress
 from mcploom.agents.mcp_client import MCPToolkit
 from mcploom.agents.mcp_content import contents_text, prompt_messages
+from mcploom.graphs._loop import build_react_loop
+from tests.fakes import ScriptedChatModel, tool_call
 from tests.net import free_port, stop, wait_listening
 
 pytestmark = [
@@ -33,17 +42,15 @@ EVERYTHING = ["npx", "-y", "@modelcontextprotocol/server-everything"]
 
 
 @contextmanager
-def everything_over_http() -> Iterator[str]:
+def everything_over_http(mode: str, path: str) -> Iterator[str]:
     port = free_port()
     with (
         tempfile.TemporaryFile() as log,
-        subprocess.Popen(
-            [*EVERYTHING, "streamableHttp"], env={**_env(), "PORT": str(port)}, stdout=log, stderr=log
-        ) as process,
+        subprocess.Popen([*EVERYTHING, mode], env={**_env(), "PORT": str(port)}, stdout=log, stderr=log) as process,
     ):
         try:
             wait_listening(port, process, log, "server-everything", timeout=120)
-            yield f"http://127.0.0.1:{port}/mcp"
+            yield f"http://127.0.0.1:{port}{path}"
         finally:
             stop(process)
 
@@ -54,13 +61,17 @@ def _env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key in {"HOME", "PATH", "USER", "TERM"}}
 
 
-@pytest.fixture(scope="module", params=["stdio", "streamable-http"])
+@pytest.fixture(scope="module", params=["stdio", "streamable-http", "sse", "sse-detected"])
 def everything(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     if request.param == "stdio":
         yield {"everything": {"command": EVERYTHING[0], "args": EVERYTHING[1:]}}
-        return
-    with everything_over_http() as url:
-        yield {"everything": {"url": url}}
+    elif request.param == "streamable-http":
+        with everything_over_http("streamableHttp", "/mcp") as url:
+            yield {"everything": {"url": url}}
+    else:
+        declared = {"type": "sse"} if request.param == "sse" else {}
+        with everything_over_http("sse", "/sse") as url:
+            yield {"everything": {"url": url, **declared}}
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -71,6 +82,13 @@ async def toolkit(everything: dict[str, Any]) -> AsyncIterator[MCPToolkit]:
 
 def tool(toolkit: MCPToolkit, name: str) -> BaseTool:
     return next(t for t in toolkit.tools if t.name == name)
+
+
+async def test_the_transport_in_use_is_reported(toolkit: MCPToolkit, everything: dict[str, Any]) -> None:
+    entry = everything["everything"]
+    expected = "stdio" if "command" in entry else "sse" if entry["url"].endswith("/sse") else "streamable-http"
+    assert toolkit.servers["everything"].transport == expected
+    assert "Echo: hi" in await tool(toolkit, "echo").ainvoke({"message": "hi"})
 
 
 async def test_resources_and_templates_are_listed(toolkit: MCPToolkit) -> None:
@@ -109,3 +127,34 @@ async def test_prompts_take_their_arguments(toolkit: MCPToolkit) -> None:
         await toolkit.get_prompt("everything", "args-prompt", {"state": "Flanders"})
     simple = prompt_messages(await toolkit.get_prompt("everything", "simple-prompt"))
     assert simple and simple[0].text
+
+
+async def test_a_long_tool_streams_its_progress_into_the_run(toolkit: MCPToolkit) -> None:
+    name = "trigger-long-running-operation"
+    model = ScriptedChatModel.script([tool_call(name, duration=0.3, steps=3), "Done."])
+    graph = build_react_loop(model=model, tools=toolkit.tools)
+    events = [
+        item
+        async for mode, item in graph.astream({"messages": [HumanMessage("go")]}, stream_mode=["custom", "updates"])
+        if mode == "custom"
+    ]
+    assert events == [ToolProgress(tool=name, server="everything", progress=step, total=3) for step in (1, 2, 3)]
+    assert events[-1].summary() == f"… {name} (everything): 3/3"
+
+
+async def test_a_long_tool_called_by_hand_runs_without_a_progress_listener(toolkit: MCPToolkit) -> None:
+    assert "completed" in await tool(toolkit, "trigger-long-running-operation").ainvoke({"duration": 0.2, "steps": 2})
+
+
+async def test_server_log_messages_reach_python_logging_at_their_level(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="mcploom.mcp.logger")
+    servers = {"logger": {"command": EVERYTHING[0], "args": EVERYTHING[1:]}}
+    async with MCPToolkit(servers, start_timeout=120, log_level="debug") as toolkit:
+        await tool(toolkit, "toggle-simulated-logging").ainvoke({})
+        deadline = time.monotonic() + 30  # it logs one message at a random level every 5 s
+        while not any(r.name == "mcploom.mcp.logger" for r in caplog.records) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    record = next(r for r in caplog.records if r.name == "mcploom.mcp.logger")
+    sent_at = record.getMessage().split("-")[0].lower()  # "Notice-level message"
+    python_level = {"debug": 10, "info": 20, "notice": 20, "warning": 30, "error": 40}.get(sent_at, 50)
+    assert record.levelno == python_level

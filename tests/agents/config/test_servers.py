@@ -148,8 +148,8 @@ def test_empty_configuration_has_no_servers() -> None:
             "At mcpServers.srv.headers: expected an object of string values",
         ),
         (
-            {"url": "http://h/sse", "type": "sse"},
-            "At mcpServers.srv.type: the legacy SSE transport is not supported.",
+            {"command": "srv", "type": "sse"},
+            'At mcpServers.srv: "type" is "sse" but the entry has no "url".',
         ),
         ({"command": "srv", "type": "websocket"}, "At mcpServers.srv.type: unknown transport 'websocket'."),
         (
@@ -222,3 +222,18 @@ def test_toolkit_validates_on_construction(tmp_path: Path) -> None:
 def test_docstring_examples() -> None:
     results = doctest.testmod(mcploom.agents.config.servers)
     assert results.attempted > 0 and results.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "transport"),
+    [({"url": "http://h/sse", "type": "sse"}, "sse"), ({"url": "http://h/mcp"}, "streamable-http")],
+)
+def test_an_http_entry_names_its_transport_and_writes_it_back(entry, transport):
+    server = load_servers({"srv": entry})["srv"]
+    assert isinstance(server, HttpServer) and server.transport == transport
+    assert server.to_entry() == entry
+
+
+def test_an_http_server_refuses_a_transport_that_is_not_http():
+    with pytest.raises(ValueError, match="'streamable-http' or 'sse', not 'stdio'"):
+        HttpServer(name="srv", url="http://h/mcp", transport="stdio")
