@@ -33,7 +33,10 @@ ANSWER_NOTE = (
 )
 """What the model is told, with the problem found, when its answer is sent back."""
 
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|\{(?:result|answer|value|output|x)\}|<result>", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"\$\{[^}]*\}|\{\{[^}]*\}\}|(?i:\{(?:result|answer|value|output|x)\}|<result>)"
+    r"|\[[a-z_]+(?: [a-z_]+)?\](?!\()"  # "[day]", not a link's "[docs](...)" nor "[Note]"
+)
 _QUERY = re.compile(r"^\W*(?:SELECT|WITH)\b.*\bFROM\b", re.IGNORECASE | re.DOTALL)
 _EXPRESSION = re.compile(r"^[\s\d.,()]*\d[\s\d.,()]*(?:[-+*/^%][\s\d.,()]*\d[\s\d.,()]*)+$")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
@@ -140,7 +143,7 @@ def checked_answer(
         second = _as_ai((yield Request(sent_back(prompt, reply, problem.text), act=problem.act)))
         if _made_before(second, conversation):
             return reply  # made to call a tool, it ran an answered call again: that adds nothing and loops
-        return _without_note(_filled(second, conversation))
+        return _ran_instead(_without_note(_filled(second, conversation)), conversation)
     return reply
 
 
@@ -152,6 +155,22 @@ def _made_before(reply: AIMessage, conversation: Sequence[AnyMessage]) -> bool:
     """Whether every call of ``reply`` is one the conversation already made, with the same arguments."""
     made = [(c["name"], c["args"]) for m in conversation if isinstance(m, AIMessage) for c in m.tool_calls]
     return bool(reply.tool_calls) and all((c["name"], c["args"]) in made for c in reply.tool_calls)
+
+
+def _ran_instead(reply: AIMessage, conversation: Sequence[AnyMessage]) -> AIMessage:
+    """``reply``, or, when it is still only the query or expression of a call that ran (written out
+    twice over), that call's result: the data the user asked for, not the way to get it."""
+    text = _normal(reply.text)
+    if reply.tool_calls or not (_QUERY.match(reply.text.strip()) or _EXPRESSION.match(reply.text.strip())):
+        return reply
+    turn = _since_last_question(conversation)
+    results = {m.tool_call_id: m.text for m in turn if isinstance(m, ToolMessage) and m.status != "error"}
+    for message in turn:
+        for call in message.tool_calls if isinstance(message, AIMessage) else []:
+            written = [_normal(value) for value in call["args"].values() if isinstance(value, str)]
+            if call["id"] in results and text in written:
+                return AIMessage(results[call["id"]], id=reply.id)
+    return reply
 
 
 def _filled(reply: AIMessage, conversation: Sequence[AnyMessage]) -> AIMessage:

@@ -457,3 +457,21 @@ def test_a_month_or_weekday_read_off_a_result_is_founded():
     model = ScriptedChatModel.script([tool_call("today"), "It is 2026-07-04, a Saturday in July."])
     run(build_react_graph(model=model, tools=[today]), "What is the date today?")
     assert len(model.seen) == 2
+
+
+def test_a_bracketed_slot_is_a_placeholder():
+    model = ScriptedChatModel.script(["The day of the week is [day].", "It is a Friday."])
+    run(build_react_graph(model=model, tools=[multiply]), "What day of the week is 2026-12-25?")
+    assert "placeholder '[day]'" in model.seen[1][-1].content
+
+
+def test_a_query_written_out_twice_after_it_ran_gives_way_to_its_result():
+    @tool
+    def query(sql: str) -> str:
+        """Run a query."""
+        return '{"rows": [[4]]}'
+
+    sql = "SELECT COUNT(*) FROM products WHERE category = 'tea'"
+    model = ScriptedChatModel.script([tool_call("query", sql=sql), sql, sql])
+    result = run(build_react_graph(model=model, tools=[query]), "How many tea products are there?")
+    assert result["messages"][-1].content == '{"rows": [[4]]}'
