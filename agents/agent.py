@@ -144,6 +144,7 @@ class Agent:
         self._toolkit = MCPToolkit(servers or {}, call_timeout=settings["call_timeout"])
         self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
+        self._revision = 0  # the toolkit revision the graph was built on
         self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
 
@@ -178,6 +179,8 @@ class Agent:
         if self.approval != "destructive":
             return self.approval == "always"
         hints = tool.metadata or {}
+        if hints.get("listed_late"):
+            return True  # hints a server gives after its first listing cannot lower the gate (a "rug pull")
         # Only MCP tools carry hints; MCP reads a tool without them as possibly destructive.
         return "mcp_server" in hints and not hints.get("readOnlyHint") and bool(hints.get("destructiveHint"))
 
@@ -185,28 +188,32 @@ class Agent:
         stack = AsyncExitStack()
         try:
             await stack.enter_async_context(self._toolkit)
-            checkpointer = await stack.enter_async_context(open_checkpointer(self._checkpointer_spec))
-            self.checkpointer = checkpointer
-            tools = self.tools
-            self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
-            self._route = await QueryFirst.find(self._toolkit.servers, tools) if self.query_first else None
-            self._graph = build_pattern_graph(
-                self.pattern,
-                model=self.model,
-                tools=tools,
-                system_prompt=self.system_prompt,
-                max_iterations=self.max_iterations,
-                approval={t.name for t in tools if self.needs_approval(t)},
-                checkpointer=checkpointer,
-                options=self.options,
-                workers=self.workers,
-                servers=self._toolkit.servers,
-            )
+            self.checkpointer = await stack.enter_async_context(open_checkpointer(self._checkpointer_spec))
+            await self._build()
         except BaseException:
             await stack.aclose()
             raise
         self._stack = stack
         return self
+
+    async def _build(self) -> None:
+        """The graph over the toolkit's current tools (again after a server changed its listing)."""
+        tools = self.tools
+        self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
+        self._route = await QueryFirst.find(self._toolkit.servers, tools) if self.query_first else None
+        self._graph = build_pattern_graph(
+            self.pattern,
+            model=self.model,
+            tools=tools,
+            system_prompt=self.system_prompt,
+            max_iterations=self.max_iterations,
+            approval={t.name for t in tools if self.needs_approval(t)},
+            checkpointer=self.checkpointer,
+            options=self.options,
+            workers=self.workers,
+            servers=self._toolkit.servers,
+        )
+        self._revision = self._toolkit.revision
 
     async def __aexit__(self, *exc_info: Any) -> None:
         self._graph = self.checkpointer = self._prefetch = self._route = None
@@ -296,6 +303,8 @@ class Agent:
                 async for event in self._stream(request, run):
                     yield event
             return
+        if self._toolkit.revision != self._revision:
+            await self._build()  # a server changed its tools: this run's model sees the new set
         if isinstance(request, _Resume):
             run_input = await self._resume_input(request, run.thread_id)
         else:
@@ -518,6 +527,25 @@ class _Collector:
 
     async def __aenter__(self) -> Self:
         return self
+
+    async def _build(self) -> None:
+        """The graph over the toolkit's current tools (again after a server changed its listing)."""
+        tools = self.tools
+        self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
+        self._route = await QueryFirst.find(self._toolkit.servers, tools) if self.query_first else None
+        self._graph = build_pattern_graph(
+            self.pattern,
+            model=self.model,
+            tools=tools,
+            system_prompt=self.system_prompt,
+            max_iterations=self.max_iterations,
+            approval={t.name for t in tools if self.needs_approval(t)},
+            checkpointer=self.checkpointer,
+            options=self.options,
+            workers=self.workers,
+            servers=self._toolkit.servers,
+        )
+        self._revision = self._toolkit.revision
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._events.aclose()  # type: ignore[attr-defined]

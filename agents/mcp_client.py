@@ -56,7 +56,9 @@ from mcp.client.session import ProgressFnT
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from mcp.shared.subscriptions import ServerEvent, ToolsListChanged
 
 from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
 from mcploom.agents.errors import ServerRequestError, ServerStartError, ToolCallTimeout
@@ -202,6 +204,10 @@ class MCPToolkit:
         self._sessions: dict[str, _Session] = {}
         self._tools: list[BaseTool] = []
         self._entered = False
+        self._home: _Home | None = None
+        self._first_hints: dict[tuple[str, str], dict[str, Any]] = {}
+        self.revision = 0
+        """How many times a server changed its tools, resources or prompts since the start (``list_changed``)."""
 
     @property
     def tools(self) -> list[BaseTool]:
@@ -275,21 +281,47 @@ class MCPToolkit:
         if errors:
             await self._close_all()
             raise ServerStartError("\n\n".join(errors))
-        home = _Home(asyncio.get_running_loop(), threading.get_ident())
-        self._tools = _build_tools(list(self._sessions.values()), self.call_timeout, home)
-        catalogs = self._catalogs()
-        if any(catalog.offers_resources for catalog in catalogs.values()):
-            taken = {tool.name for tool in self._tools}
-            name = READ_RESOURCE if READ_RESOURCE not in taken else f"mcploom_{READ_RESOURCE}"
-            read_sync = home.sync(self._read_for_model, "the MCP servers are")
-            self._tools.append(resource_tool(catalogs, self._read_for_model, read_sync, name))
+        self._home = _Home(asyncio.get_running_loop(), threading.get_ident())
+        self._tools = self._assemble()
+        self._first_hints = {
+            _listed_as(tool): _hints(tool) for tool in self._tools if "mcp_tool" in (tool.metadata or {})
+        }
+        for session in self._sessions.values():
+            session.on_change = self._changed
         logger.debug("MCP toolkit ready: %d servers, %d tools", len(self._sessions), len(self._tools))
         return self
+
+    def _assemble(self) -> list[BaseTool]:
+        """The sessions' tools as LangChain tools, and the ``read_resource`` tool when a server lists resources."""
+        assert self._home is not None  # entered
+        tools = _build_tools(list(self._sessions.values()), self.call_timeout, self._home)
+        catalogs = self._catalogs()
+        if any(catalog.offers_resources for catalog in catalogs.values()):
+            taken = {tool.name for tool in tools}
+            name = READ_RESOURCE if READ_RESOURCE not in taken else f"mcploom_{READ_RESOURCE}"
+            read_sync = self._home.sync(self._read_for_model, "the MCP servers are")
+            tools.append(resource_tool(catalogs, self._read_for_model, read_sync, name))
+        return tools
+
+    def _changed(self, server: str) -> None:
+        """A server's listing changed: the tools are built again (what a graph bound stays as it was).
+        A tool listed only now, or whose annotations changed, is marked ``listed_late``: hints
+        a server gives after it was first listed do not lower the approval gate."""
+        tools = self._assemble()
+        for tool in tools:
+            if "mcp_tool" in (tool.metadata or {}) and self._first_hints.get(_listed_as(tool)) != _hints(tool):
+                tool.metadata = {**(tool.metadata or {}), "listed_late": True}
+        self._tools = tools
+        self.revision += 1
+        logger.info(
+            "MCP server %r changed its listing; the tools are now: %s", server, ", ".join(t.name for t in tools)
+        )
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._tools = []
+        self._home = None
         await self._close_all()
 
     async def _close_all(self) -> None:
@@ -344,6 +376,9 @@ class _Session:
         self._new_run()
         self._restarts_left = config.restarts if isinstance(config, StdioServer) else 0
         self._restart_lock = asyncio.Lock()
+        self.on_change: Callable[[str], None] | None = None  # told the server's name after a re-listing
+        self._relistings: set[asyncio.Task[None]] = set()
+        self._listening = False
         self.generation = 0  # how many times the server was restarted
 
     def _new_run(self) -> None:
@@ -395,7 +430,10 @@ class _Session:
                     self.catalog = await self._list_catalog(self.client)
                     scope.deadline = math.inf
                     self.done.set()
-                    await self._stop.wait()
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(self._follow_changes, self.client)
+                        await self._stop.wait()
+                        group.cancel_scope.cancel()
                     scope.deadline = anyio.current_time() + _CLOSE_TIMEOUT
             if scope.cancelled_caught and not self.done.is_set() and not self._aborted:
                 self._fail(f"it did not complete the MCP handshake and list its tools within {self.start_timeout:g} s")
@@ -488,6 +526,55 @@ class _Session:
             if len(self._stdout_noise) < 5:
                 self._stdout_noise.append(line)
             logger.warning("MCP server %r wrote a line that is not JSON-RPC to stdout: %s", self.name, line)
+        elif isinstance(message, _LIST_CHANGED) and not self._listening:
+            # Listing again is a request, whose answer this handler's own loop must read: not awaited here.
+            relisting = asyncio.get_running_loop().create_task(self._relist(message))
+            self._relistings.add(relisting)
+            relisting.add_done_callback(self._relistings.discard)
+
+    async def _follow_changes(self, client: Client) -> None:
+        """List the server again whenever it says its listing changed. A 2026-07-28 connection
+        says so on a ``subscriptions/listen`` stream opened here; older ones send notifications
+        (:meth:`_on_message`)."""
+        capabilities = client.server_capabilities
+        wanted = {
+            f"{kind}_list_changed": bool(offered and offered.list_changed)
+            for kind, offered in (
+                ("tools", capabilities and capabilities.tools),
+                ("prompts", capabilities and capabilities.prompts),
+                ("resources", capabilities and capabilities.resources),
+            )
+        }
+        if not any(wanted.values()):
+            return
+        try:
+            async with client.listen(**wanted) as subscription:
+                self._listening = True  # the stream's events stand for the notifications, also teed to _on_message
+                async for event in subscription:
+                    await self._relist(event)
+        except ListenNotSupportedError:
+            return
+        except Exception as exc:  # noqa: BLE001 - the listing stays as it was
+            logger.warning("MCP server %r: could not follow changes to its listing: %s", self.name, _describe(exc))
+        finally:
+            self._listening = False
+
+    async def _relist(self, notice: types.ServerNotification | ServerEvent) -> None:
+        client = self.client
+        if client is None or not self.done.is_set():
+            return  # not listed yet, or closing: the first listing is still to come or no longer matters
+        try:
+            if isinstance(notice, types.ToolListChangedNotification | ToolsListChanged):
+                self.mcp_tools = await _pages(client.list_tools, "tools")
+            else:
+                self.catalog = await self._list_catalog(client)
+        except Exception as exc:  # noqa: BLE001 - the old listing stays in use
+            logger.warning(
+                "MCP server %r changed its listing, but listing it again failed: %s", self.name, _describe(exc)
+            )
+            return
+        if self.on_change is not None:
+            self.on_change(self.name)
 
     def _fail(self, what: str, *, spawned: bool = True) -> None:
         where = "command" if isinstance(self.config, StdioServer) else "URL"
@@ -761,6 +848,21 @@ def _structured_tool(
         response_format="content_and_artifact",
         metadata=metadata,
     )
+
+
+_LIST_CHANGED = (
+    types.ToolListChangedNotification,
+    types.ResourceListChangedNotification,
+    types.PromptListChangedNotification,
+)
+
+
+def _listed_as(tool: BaseTool) -> tuple[str, str]:
+    return (tool.metadata or {})["mcp_server"], (tool.metadata or {})["mcp_tool"]
+
+
+def _hints(tool: BaseTool) -> dict[str, Any]:
+    return {hint: (tool.metadata or {}).get(hint) for hint in _ANNOTATION_DEFAULTS}
 
 
 _LOG_LEVELS = {
