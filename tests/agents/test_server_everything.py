@@ -24,8 +24,9 @@ import pytest_asyncio
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import BaseTool
 
+from mcploom.agents.agent import Agent
 from mcploom.agents.errors import ServerRequestError
-from mcploom.agents.events import ToolProgress
+from mcploom.agents.events import ToolProgress, ToolResult
 from mcploom.agents.mcp_client import MCPToolkit
 from mcploom.agents.mcp_content import contents_text, prompt_messages
 from mcploom.graphs._loop import build_react_loop
@@ -158,3 +159,14 @@ async def test_server_log_messages_reach_python_logging_at_their_level(caplog: p
     sent_at = record.getMessage().split("-")[0].lower()  # "Notice-level message"
     python_level = {"debug": 10, "info": 20, "notice": 20, "warning": 30, "error": 40}.get(sent_at, 50)
     assert record.levelno == python_level
+
+
+async def test_an_agent_run_streams_the_progress_events() -> None:
+    name = "trigger-long-running-operation"
+    model = ScriptedChatModel.script([tool_call(name, duration=0.2, steps=2), "Done."])
+    servers = {"everything": {"command": EVERYTHING[0], "args": EVERYTHING[1:]}}
+    async with Agent(model=model, servers=servers, checkpointer="memory") as agent:
+        events = [event async for event in agent.astream("Run the long operation.")]
+    progress = [event for event in events if isinstance(event, ToolProgress)]
+    assert [(p.progress, p.total) for p in progress] == [(1, 2), (2, 2)]
+    assert events.index(progress[-1]) < next(i for i, e in enumerate(events) if isinstance(e, ToolResult))
