@@ -33,6 +33,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from mcploom.agents.checkpoints import DURABILITY, open_checkpointer
+from mcploom.agents.elicitation import ElicitationHandler
 from mcploom.agents.errors import ConfigError, EmptyAnswerError
 from mcploom.agents.events import AgentEvent, Answer, ApprovalRequest, ModelUsage, PendingCall
 from mcploom.agents.mcp_client import MCPToolkit
@@ -93,6 +94,8 @@ class Agent:
 
     Every argument is checked here, as a config file's are (``mcploom.agents.parameters``, whose
     help texts follow as ``Args``); a bad one raises ``ConfigError`` saying which and how to fix it.
+    ``elicitation``, a Python callable and no setting, answers MCP servers that ask the user for
+    input mid-call (``mcploom.agents.elicitation``; ``None``: elicitation is not offered).
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Agent:
         trace: bool | str | os.PathLike[str] = False,
         retrieve_first: bool = True,
         query_first: bool = True,
+        elicitation: ElicitationHandler | None = None,
     ) -> None:
         # The arguments, by name, as PARAMETERS declares them: each checked by the same rule a
         # config file's value is.
@@ -141,7 +145,7 @@ class Agent:
         self._checkpointer_spec = settings["checkpointer"]
         self.checkpointer: BaseCheckpointSaver | None = None
         """The open checkpointer (inside the context manager)."""
-        self._toolkit = MCPToolkit(servers or {}, call_timeout=settings["call_timeout"])
+        self._toolkit = MCPToolkit(servers or {}, call_timeout=settings["call_timeout"], elicitation=elicitation)
         self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
         self._revision = 0  # the toolkit revision the graph was built on

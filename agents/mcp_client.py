@@ -61,6 +61,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.subscriptions import ServerEvent, ToolsListChanged
 
 from mcploom.agents.config.servers import HttpServer, ServerConfig, StdioServer, load_servers
+from mcploom.agents.elicitation import ElicitationHandler, mcp_callback
 from mcploom.agents.errors import ServerRequestError, ServerStartError, ToolCallTimeout
 from mcploom.agents.events import ToolProgress
 from mcploom.agents.mcp_content import clip, resource_text, result_text
@@ -165,6 +166,8 @@ class MCPToolkit:
             :class:`MCPToolTimeout`; ``None`` waits forever.
         start_timeout: Seconds each server has to start, complete the MCP handshake and list
             its tools.
+        elicitation: Answers servers' requests for user input mid-call
+            (:mod:`mcploom.agents.elicitation`); ``None``: elicitation is not offered.
         log_level: The least MCP log level each server that offers logging is asked to send
             (``"debug"`` ... ``"emergency"``); ``None`` leaves each at its own default. A server's
             log messages reach Python logging as ``mcploom.mcp.<server>``, at the matching level.
@@ -196,9 +199,11 @@ class MCPToolkit:
         call_timeout: float | None = 60.0,
         start_timeout: float = 30.0,
         log_level: types.LoggingLevel | None = None,
+        elicitation: ElicitationHandler | None = None,
     ) -> None:
         self.configs: dict[str, ServerConfig] = load_servers(servers)
         self.log_level = log_level
+        self.elicitation = elicitation
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self._sessions: dict[str, _Session] = {}
@@ -268,7 +273,8 @@ class MCPToolkit:
         self._entered = True
         failed = asyncio.Event()
         self._sessions = {
-            name: _Session(config, self.start_timeout, failed, self.log_level) for name, config in self.configs.items()
+            name: _Session(config, self.start_timeout, failed, self.log_level, self.elicitation)
+            for name, config in self.configs.items()
         }
         for session in self._sessions.values():
             session.start()
@@ -359,9 +365,15 @@ class _Session:
     """One server's connection, owned by a background task from start to close."""
 
     def __init__(
-        self, config: ServerConfig, start_timeout: float, failed: asyncio.Event, log_level: types.LoggingLevel | None
+        self,
+        config: ServerConfig,
+        start_timeout: float,
+        failed: asyncio.Event,
+        log_level: types.LoggingLevel | None,
+        elicitation: ElicitationHandler | None,
     ) -> None:
         self.config = config
+        self.elicitation = mcp_callback(config.name, elicitation) if elicitation is not None else None
         self.log_level = log_level
         self.server_log = logging.getLogger(f"mcploom.mcp.{config.name}")
         self.start_timeout = start_timeout
@@ -459,6 +471,7 @@ class _Session:
                     await self._transport(attempt),
                     message_handler=self._on_message,
                     logging_callback=self._on_log,
+                    elicitation_callback=self.elicitation,
                     log_level=self.log_level,
                     client_info=_CLIENT_INFO,
                 )

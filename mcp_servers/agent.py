@@ -138,12 +138,14 @@ def default_agent_factory(
 
     def build(pattern: AskPattern) -> Agent:
         from mcploom.agents.agent import Agent  # langgraph and friends: only on the first ask
+        from mcploom.agents.elicitation import decline
 
         return Agent(
             model=model,
             servers=servers if servers is not None else default_servers(),
             pattern=pattern,
             checkpointer=checkpointer,
+            elicitation=decline,  # no person at this end to ask: a server's request for input is declined
             **ASK_SETTINGS,
         )
 

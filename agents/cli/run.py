@@ -91,6 +91,7 @@ def _agent(options: dict[str, Any]) -> Agent:
     """The ``Agent`` the options describe: a config file's agent, with options given here on top."""
     from mcploom.agents.agent import Agent
     from mcploom.agents.config.settings import default_config_path, load_agent_settings
+    from mcploom.agents.elicitation import terminal_handler
     from mcploom.mcp_servers import default_servers
 
     settings: dict[str, Any] = {}
@@ -103,7 +104,9 @@ def _agent(options: dict[str, Any]) -> Agent:
             settings[name] = check_setting(name, str(value) if isinstance(value, Path) else value, flag)
     settings.setdefault("model", "local")
     settings.setdefault("servers", default_servers())
-    return Agent(**settings)
+    # A server that asks the user for input mid-call is answered at the terminal, when there is one.
+    asking = terminal_handler(_ask_line, _tell) if sys.stdin.isatty() else None
+    return Agent(**settings, elicitation=asking)
 
 
 def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) -> None:
@@ -131,8 +134,16 @@ def _drive(agent: Agent, events: Iterator[AgentEvent], printer: EventPrinter) ->
 
 
 def _ask_at_terminal(calls: list[PendingCall]) -> dict[str, dict[str, Any]]:
+    return ask_decisions(calls, _ask_line)
+
+
+def _ask_line(question: str) -> str:
     # markup=False: "[y]es" is a choice, not a Rich style (with markup it printed as "es").
-    return ask_decisions(calls, lambda question: err.input(question, markup=False))
+    return err.input(question, markup=False)
+
+
+def _tell(line: str) -> None:
+    err.print(line, style="yellow", markup=False, highlight=False)
 
 
 def _decision(approve: bool, reject: bool, reason: str | None, edit: str | None) -> Any:
