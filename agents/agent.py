@@ -532,25 +532,6 @@ class _Collector:
     async def __aenter__(self) -> Self:
         return self
 
-    async def _build(self) -> None:
-        """The graph over the toolkit's current tools (again after a server changed its listing)."""
-        tools = self.tools
-        self._prefetch = Prefetch.find(self._toolkit.servers, tools) if self.retrieve_first else None
-        self._route = await QueryFirst.find(self._toolkit.servers, tools) if self.query_first else None
-        self._graph = build_pattern_graph(
-            self.pattern,
-            model=self.model,
-            tools=tools,
-            system_prompt=self.system_prompt,
-            max_iterations=self.max_iterations,
-            approval={t.name for t in tools if self.needs_approval(t)},
-            checkpointer=self.checkpointer,
-            options=self.options,
-            workers=self.workers,
-            servers=self._toolkit.servers,
-        )
-        self._revision = self._toolkit.revision
-
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._events.aclose()  # type: ignore[attr-defined]
 
