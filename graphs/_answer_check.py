@@ -160,9 +160,10 @@ def _made_before(reply: AIMessage, conversation: Sequence[AnyMessage]) -> bool:
 def _ran_instead(reply: AIMessage, conversation: Sequence[AnyMessage]) -> AIMessage:
     """``reply``, or, when it is still only the query or expression of a call that ran (written out
     twice over), that call's result: the data the user asked for, not the way to get it."""
-    text = _normal(reply.text)
-    if reply.tool_calls or not (_QUERY.match(reply.text.strip()) or _EXPRESSION.match(reply.text.strip())):
+    stripped = reply.text.strip()
+    if reply.tool_calls or not (_QUERY.match(stripped) or _EXPRESSION.match(stripped)):
         return reply
+    text = _normal(stripped)
     turn = _since_last_question(conversation)
     results = {m.tool_call_id: m.text for m in turn if isinstance(m, ToolMessage) and m.status != "error"}
     for message in turn:
