@@ -94,8 +94,6 @@ class Agent:
 
     Every argument is checked here, as a config file's are (``mcploom.agents.parameters``, whose
     help texts follow as ``Args``); a bad one raises ``ConfigError`` saying which and how to fix it.
-    ``elicitation``, a Python callable and no setting, answers MCP servers that ask the user for
-    input mid-call (``mcploom.agents.elicitation``; ``None``: elicitation is not offered).
     """
 
     def __init__(
@@ -145,7 +143,9 @@ class Agent:
         self._checkpointer_spec = settings["checkpointer"]
         self.checkpointer: BaseCheckpointSaver | None = None
         """The open checkpointer (inside the context manager)."""
-        self._toolkit = MCPToolkit(servers or {}, call_timeout=settings["call_timeout"], elicitation=elicitation)
+        self._toolkit = MCPToolkit(
+            servers or {}, call_timeout=settings["call_timeout"], elicitation=settings["elicitation"]
+        )
         self._stack: AsyncExitStack | None = None
         self._graph: CompiledStateGraph | None = None
         self._revision = 0  # the toolkit revision the graph was built on

@@ -205,6 +205,12 @@ def _workers(value: Any) -> dict[str, dict[str, Any]] | None:
     return {name: dict(spec) for name, spec in workers.items()}
 
 
+def _handler(value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise Problem(f"expected an async function or None, got {describe_value(value)}.")
+    return value
+
+
 PARAMETERS: Mapping[str, Parameter] = {
     parameter.name: parameter
     for parameter in (
@@ -332,6 +338,15 @@ PARAMETERS: Mapping[str, Parameter] = {
             "turn call its query tool (default: true).",
             False,
             _flag,
+        ),
+        Parameter(
+            "elicitation",
+            "Answers MCP servers that ask the user for input mid-call: an async function taking an "
+            "ElicitationRequest and returning an ElicitationReply (mcploom.agents.elicitation; default: none, "
+            "so elicitation is not offered).",
+            None,
+            _handler,
+            in_file=False,
         ),
     )
 }

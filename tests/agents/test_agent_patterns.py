@@ -158,6 +158,7 @@ def test_every_option_the_readme_lists_for_react_is_accepted():
         ({"pattern": "supervisor", "workers": {"a": {"description": "x", "servers": ["sql"]}}}, "not configured"),
         ({"approval": "sometimes"}, "unknown approval 'sometimes'"),
         ({"max_iterations": 0}, "At Agent\\(max_iterations=...\\): expected a positive integer"),
+        ({"elicitation": "ask me"}, "At Agent\\(elicitation=...\\): expected an async function or None, got"),
         (
             {"options": {"temperature": 0.5, "seed": 3}},
             "Unknown option 'seed' for pattern 'react'; it takes: samples, temperature",
